@@ -1,0 +1,1 @@
+//! Seeded random graph generator for property tests.

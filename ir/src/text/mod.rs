@@ -1,0 +1,1 @@
+//! The `.gir` text format (IR.md): printer and parser.
