@@ -1,0 +1,3 @@
+//! Optimisation passes, one per file.
+
+pub mod dce;
