@@ -52,7 +52,8 @@ pub(super) fn select(pred: &Tensor, on_true: &Tensor, on_false: &Tensor) -> Resu
     let p = typed::<bool>(pred)?;
     for_dtype!(on_true.dtype(), T => {
         let (a, b) = (typed::<T>(on_true)?, typed::<T>(on_false)?);
-        let out: Vec<T> = p.iter().zip(a.iter().zip(b)).map(|(&p, (&a, &b))| if p { a } else { b }).collect();
+        let out: Vec<T> =
+            p.iter().zip(a.iter().zip(b)).map(|(&p, (&a, &b))| if p { a } else { b }).collect();
         Ok(T::wrap(out))
     })
 }
