@@ -12,7 +12,7 @@
 //! any other graph. Graph size stays linear in the input's: each node
 //! contributes a bounded number of tangent and cotangent nodes.
 
-// mod check; (lands with the interpreter)
+mod check;
 mod jvp;
 mod transpose;
 
@@ -21,7 +21,7 @@ use gradlift_ir::{DType, Function, Op, Type, Value};
 use crate::emit::Emitter;
 use crate::error::CompileError;
 use crate::passes::dce::dce;
-// pub use check::{check_grads, Modes, Tolerance};
+pub use check::{check_grads, Modes, Tolerance};
 use transpose::{transpose_rule, Operand};
 
 /// The JVP graph of `f`: primal copy plus tangents, before results are set.
