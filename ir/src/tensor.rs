@@ -17,7 +17,7 @@
 //! ```
 
 mod display;
-mod ranges;
+mod generate;
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
