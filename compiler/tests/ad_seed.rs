@@ -108,8 +108,10 @@ fn logistic_map_derivatives_match_the_seed_table() {
         let tout = eval_function(&fwd, &[t64(&[xs.len()], &xs), t64(&[xs.len()], &[1.0; 6])]).unwrap();
         for (i, &x) in xs.iter().enumerate() {
             let want = d(x);
-            assert!(close(vals(&out[1])[i], want, 1e-12), "n={n} x={x}: grad {} want {want}", vals(&out[1])[i]);
-            assert!(close(vals(&tout[1])[i], want, 1e-12), "n={n} x={x}: jvp {} want {want}", vals(&tout[1])[i]);
+            // The expanded polynomials cancel badly (terms up to 1e4 for a
+            // result near 10), so they are only good to about 1e-10.
+            assert!(close(vals(&out[1])[i], want, 1e-9), "n={n} x={x}: grad {} want {want}", vals(&out[1])[i]);
+            assert!(close(vals(&tout[1])[i], want, 1e-9), "n={n} x={x}: jvp {} want {want}", vals(&tout[1])[i]);
         }
     }
 }

@@ -21,5 +21,5 @@ pub use graph::{Args, Function, Module, Node, Value};
 pub use op::{
     BinaryOp, CompareOp, DotDims, Linearity, Op, PadAttrs, ReduceKind, SliceAttrs, UnaryOp,
 };
-pub use tensor::{Data, Tensor};
+pub use tensor::{Data, Element, Tensor};
 pub use types::{Dims, Shape, Type};
