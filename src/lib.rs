@@ -39,7 +39,7 @@ pub use gradlift_ir::{
     DType, Data, DotDims, Function, IrError, Loc, Module, Shape, Tensor, Type, Value,
 };
 pub use ops::{
-    arange, concat, constant, full, iota, ones, scalar, select, stack, where_, zeros, Axis,
+    arange, concat, constant, full, iota, ones, scalar, select, stack, where_, zeros, Axis, Number,
     Operand, Scalar,
 };
 pub use trace::{trace, trace_module, trace_named, IntoOutputs, TraceFn, Tracer, Var};

@@ -188,6 +188,15 @@ macro_rules! scalar_operand {
 
 scalar_operand!(f32, f64, i32, i64, bool, Scalar);
 
+/// A Rust number usable as an arithmetic operand: `f32 f64 i32 i64`
+/// (weakly typed, see [`Scalar`]).
+pub trait Number: Operand {}
+
+impl Number for f32 {}
+impl Number for f64 {}
+impl Number for i32 {}
+impl Number for i64 {}
+
 /// An axis index. Negative axes count from the end, Python-style (`-1` is
 /// the last axis); any integer type works, so `x.sum(&[0])`, `x.sum(&[-1])`
 /// and `x.sum(&[axis_usize])` all read naturally.
