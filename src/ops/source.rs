@@ -20,29 +20,34 @@ pub fn constant(value: &Tensor) -> Var {
 /// scalar: `scalar(0.5, DType::I32)` is an error).
 #[track_caller]
 pub fn scalar(value: impl Into<Scalar>, dtype: DType) -> Var {
-    full(&[], value, dtype)
+    filled("scalar", &[], value.into(), dtype)
 }
 
 /// An array of `shape` filled with `value`: a scalar constant broadcast.
 #[track_caller]
 pub fn full(shape: &[usize], value: impl Into<Scalar>, dtype: DType) -> Var {
-    let (shape, value) = (Shape::new(shape), value.into());
-    emit("full", &[], |cx, _| {
-        let c = cx.scalar(value, dtype)?;
-        cx.broadcast_to(c, &shape)
-    })
+    filled("full", shape, value.into(), dtype)
 }
 
 /// An array of zeros (false for bool).
 #[track_caller]
 pub fn zeros(shape: &[usize], dtype: DType) -> Var {
-    full(shape, one_or_zero(false, dtype), dtype)
+    filled("zeros", shape, one_or_zero(false, dtype), dtype)
 }
 
 /// An array of ones (true for bool).
 #[track_caller]
 pub fn ones(shape: &[usize], dtype: DType) -> Var {
-    full(shape, one_or_zero(true, dtype), dtype)
+    filled("ones", shape, one_or_zero(true, dtype), dtype)
+}
+
+#[track_caller]
+fn filled(op: &'static str, shape: &[usize], value: Scalar, dtype: DType) -> Var {
+    let shape = Shape::new(shape);
+    emit(op, &[], |cx, _| {
+        let c = cx.scalar(value, dtype)?;
+        cx.broadcast_to(c, &shape)
+    })
 }
 
 fn one_or_zero(one: bool, dtype: DType) -> Scalar {
