@@ -19,13 +19,15 @@ pub enum Error {
     #[error(transparent)]
     Ir(#[from] IrError),
 
-    /// Two shapes that numpy's broadcasting rules cannot reconcile.
+    /// Two shapes that numpy's broadcasting rules cannot reconcile. (The
+    /// shapes are boxed to keep `Error`, and every `Result` holding it,
+    /// small.)
     #[error(
         "{}{op}: cannot broadcast shapes {lhs} and {rhs} (numpy rules: aligned from the last \
          dimension, sizes must be equal or 1)",
         LocPrefix(loc)
     )]
-    Broadcast { op: &'static str, lhs: Shape, rhs: Shape, loc: Option<Loc> },
+    Broadcast { op: &'static str, lhs: Box<Shape>, rhs: Box<Shape>, loc: Option<Loc> },
 
     /// Two traced values of different dtypes meet in one op. gradlift never
     /// promotes silently; the message suggests the explicit `.cast`.
@@ -101,5 +103,17 @@ impl fmt::Display for LocPrefix<'_> {
             Some(loc) => write!(f, "{loc}: "),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_stay_small() {
+        // clippy's `result_large_err` flags results over 128 bytes, in our
+        // code and in every user function returning `Result<_, Error>`.
+        assert!(std::mem::size_of::<Error>() < 128, "{}", std::mem::size_of::<Error>());
     }
 }

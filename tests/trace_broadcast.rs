@@ -113,16 +113,16 @@ fn float_literals_take_the_value_dtype() {
 
 #[test]
 fn integer_values_accept_integral_scalars() {
-    let i32s = Type::new(DType::I32, [3]);
-    let f = trace("f", |i: Var| i * 2 + 7.0 - 1i64, &[i32s.clone()]).unwrap();
+    let i32s = || Type::new(DType::I32, [3]);
+    let f = trace("f", |i: Var| i * 2 + 7.0 - 1i64, &[i32s()]).unwrap();
     let f = verified(f);
-    assert_eq!(f.result_types(), [i32s.clone()]);
+    assert_eq!(f.result_types(), [i32s()]);
     for (_, n) in f.instructions() {
         if let Op::Constant { value } = &n.op {
             assert_eq!(value.dtype(), DType::I32);
         }
     }
-    let err = trace("f", |i: Var| i * 0.5, &[i32s.clone()]).unwrap_err();
+    let err = trace("f", |i: Var| i * 0.5, &[i32s()]).unwrap_err();
     match &err {
         Error::Scalar { op, dtype, value, .. } => {
             assert_eq!((*op, *dtype, value.as_str()), ("mul", DType::I32, "0.5"));
@@ -130,18 +130,18 @@ fn integer_values_accept_integral_scalars() {
         other => panic!("expected a scalar error, got {other:?}"),
     }
     assert!(err.to_string().contains("cast"), "{err}");
-    let err = trace("f", |i: Var| i + 3_000_000_000i64, &[i32s.clone()]).unwrap_err();
+    let err = trace("f", |i: Var| i + 3_000_000_000i64, &[i32s()]).unwrap_err();
     assert!(matches!(err, Error::Scalar { .. }), "{err}");
-    let err = trace("f", |i: Var| i + f64::NAN, &[i32s]).unwrap_err();
+    let err = trace("f", |i: Var| i + f64::NAN, &[i32s()]).unwrap_err();
     assert!(matches!(err, Error::Scalar { .. }), "{err}");
 }
 
 #[test]
 fn bool_values_and_numbers_do_not_mix() {
-    let b = Type::new(DType::Bool, [2]);
-    let err = trace("f", |m: Var| m + 1, &[b.clone()]).unwrap_err();
+    let b = || Type::new(DType::Bool, [2]);
+    let err = trace("f", |m: Var| m + 1, &[b()]).unwrap_err();
     assert!(matches!(err, Error::Scalar { dtype: DType::Bool, .. }), "{err}");
-    let f = trace("f", |m: Var| (m & true) | false, &[b]).unwrap();
+    let f = trace("f", |m: Var| (m & true) | false, &[b()]).unwrap();
     assert_eq!(
         ops(&verified(f)),
         ["constant", "broadcast_in_dim", "and", "constant", "broadcast_in_dim", "or"]

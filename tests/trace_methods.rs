@@ -28,13 +28,19 @@ fn trace2(a: Type, b: Type, f: impl FnOnce(Var, Var) -> Var) -> gradlift::Functi
     verified(trace("f", f, &[a, b]).unwrap())
 }
 
+/// The error of tracing a one-argument function.
+fn err1(arg: Type, f: impl FnOnce(Var) -> Var) -> Error {
+    trace("f", f, &[arg]).unwrap_err()
+}
+
 fn result_type(f: &gradlift::Function) -> Type {
     f.result_types()[0].clone()
 }
 
 #[test]
 fn unary_math() {
-    let all: [(fn(Var) -> Var, &str); 18] = [
+    type Unary = fn(Var) -> Var;
+    let all: [(Unary, &str); 18] = [
         (Var::neg, "neg"),
         (Var::abs, "abs"),
         (Var::sign, "sign"),
@@ -261,9 +267,9 @@ fn reductions() {
     assert_eq!(ops(&f), ["argmax"]);
     assert_eq!(result_type(&f), i64s(&[2, 4]));
 
-    let err = trace("f", |x: Var| x.sum(&[3]), &[x.clone()]).unwrap_err();
+    let err = err1(x.clone(), |x| x.sum(&[3]));
     assert!(err.to_string().contains("axis 3 is out of range for rank 3"), "{err}");
-    let err = trace("f", |x: Var| x.sum(&[1, -2]), &[x.clone()]).unwrap_err();
+    let err = err1(x.clone(), |x| x.sum(&[1, -2]));
     assert!(err.to_string().contains("axis 1 is given twice"), "{err}");
     let err = trace("f", |x: Var| x.argmax(0), &[f32s(&[0, 2])]).unwrap_err();
     assert!(err.to_string().contains("empty"), "{err}");
@@ -345,11 +351,11 @@ fn reshapes_and_transposes() {
     assert_eq!(result_type(&f), f32s(&[6, 4]));
     let f = trace1(x.clone(), |x| x.flatten());
     assert_eq!(result_type(&f), f32s(&[24]));
-    let err = trace("f", |x: Var| x.reshape(&[5, 5]), &[x.clone()]).unwrap_err();
+    let err = err1(x.clone(), |x| x.reshape(&[5, 5]));
     assert!(err.to_string().contains("cannot reshape 24 elements"), "{err}");
-    let err = trace("f", |x: Var| x.reshape_infer(&[-1, 5]), &[x.clone()]).unwrap_err();
+    let err = err1(x.clone(), |x| x.reshape_infer(&[-1, 5]));
     assert!(err.to_string().contains("cannot infer"), "{err}");
-    let err = trace("f", |x: Var| x.reshape_infer(&[-1, -1]), &[x.clone()]).unwrap_err();
+    let err = err1(x.clone(), |x| x.reshape_infer(&[-1, -1]));
     assert!(err.to_string().contains("only one dimension may be -1"), "{err}");
 
     let f = trace1(x.clone(), |x| x.transpose(&[2, 0, -2]));
@@ -360,9 +366,9 @@ fn reshapes_and_transposes() {
     assert_eq!((ops(&f), result_type(&f)), (vec!["transpose"], f32s(&[5, 2])));
     let f = trace1(f32s(&[5]), |x| x.t());
     assert!(ops(&f).is_empty());
-    let err = trace("f", |x: Var| x.t(), &[x.clone()]).unwrap_err();
+    let err = err1(x.clone(), |x| x.t());
     assert!(err.to_string().contains("t() expects at most 2 dimensions"), "{err}");
-    let err = trace("f", |x: Var| x.transpose(&[0, 1]), &[x.clone()]).unwrap_err();
+    let err = err1(x.clone(), |x| x.transpose(&[0, 1]));
     assert!(err.to_string().contains("perm has 2 entries for rank 3"), "{err}");
 }
 
@@ -392,9 +398,9 @@ fn slicing_padding_reversing() {
     assert_eq!(result_type(&f), f32s(&[4, 3]));
     let f = trace1(x.clone(), |x| x.index_axis(0, 3));
     assert_eq!((ops(&f), result_type(&f)), (vec!["slice", "reshape"], f32s(&[6])));
-    let err = trace("f", |x: Var| x.slice_axis(1, 4, 7), &[x.clone()]).unwrap_err();
+    let err = err1(x.clone(), |x| x.slice_axis(1, 4, 7));
     assert!(err.to_string().contains("range 4..7 is out of bounds for axis 1 of size 6"), "{err}");
-    let err = trace("f", |x: Var| x.index_axis(0, 4), &[x.clone()]).unwrap_err();
+    let err = err1(x.clone(), |x| x.index_axis(0, 4));
     assert!(err.to_string().contains("out of bounds"), "{err}");
 
     let f = trace1(x.clone(), |x| x.pad(0.0, &[1, -1], &[2, 0], &[0, 1]));

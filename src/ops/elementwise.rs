@@ -137,6 +137,7 @@ impl Var {
     /// Remainder with the sign of the dividend (C `fmod`), broadcasting.
     /// Also the `%` operator.
     #[track_caller]
+    #[allow(clippy::should_implement_trait)] // `Rem` is implemented; this also takes scalars
     pub fn rem(self, other: impl Operand) -> Var {
         binary_op(BinaryOp::Rem, self.to_arg(), other.to_arg())
     }

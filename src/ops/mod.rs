@@ -273,8 +273,8 @@ impl Emitter<'_> {
         if !fits {
             return Err(Error::Broadcast {
                 op: self.op_name(),
-                lhs: src,
-                rhs: shape.clone(),
+                lhs: Box::new(src),
+                rhs: Box::new(shape.clone()),
                 loc: Some(self.loc()),
             });
         }
@@ -287,8 +287,8 @@ impl Emitter<'_> {
     pub(crate) fn common_shape(&mut self, a: &Shape, b: &Shape) -> Result<Shape, Error> {
         broadcast_shapes(a, b).ok_or_else(|| Error::Broadcast {
             op: self.op_name(),
-            lhs: a.clone(),
-            rhs: b.clone(),
+            lhs: Box::new(a.clone()),
+            rhs: Box::new(b.clone()),
             loc: Some(self.loc()),
         })
     }

@@ -234,7 +234,7 @@ fn infer_shape(cx: &mut Emitter<'_>, spec: &[isize], n: usize) -> Result<Shape, 
     }
     if let Some(i) = hole {
         let known: usize = dims.iter().product();
-        if known == 0 || n % known != 0 {
+        if known == 0 || !n.is_multiple_of(known) {
             return Err(cx.error(format!(
                 "cannot infer the -1 dimension: {n} elements do not split into {:?}",
                 spec
