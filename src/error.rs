@@ -27,7 +27,16 @@ pub enum Error {
          dimension, sizes must be equal or 1)",
         LocPrefix(loc)
     )]
-    Broadcast { op: &'static str, lhs: Box<Shape>, rhs: Box<Shape>, loc: Option<Loc> },
+    Broadcast {
+        /// The user-level op (`add`, `select`, `matmul`, `broadcast_to`, ...).
+        op: &'static str,
+        /// The first shape (for `broadcast_to`: the value's shape).
+        lhs: Box<Shape>,
+        /// The second shape (for `broadcast_to`: the target shape).
+        rhs: Box<Shape>,
+        /// The user's source location.
+        loc: Option<Loc>,
+    },
 
     /// Two traced values of different dtypes meet in one op. gradlift never
     /// promotes silently; the message suggests the explicit `.cast`.
@@ -37,27 +46,66 @@ pub enum Error {
         LocPrefix(loc),
         suggested_cast(*lhs, *rhs)
     )]
-    DTypeMismatch { op: &'static str, lhs: DType, rhs: DType, loc: Option<Loc> },
+    DTypeMismatch {
+        /// The user-level op.
+        op: &'static str,
+        /// The first operand's dtype.
+        lhs: DType,
+        /// The second operand's dtype.
+        rhs: DType,
+        /// The user's source location.
+        loc: Option<Loc>,
+    },
 
     /// A Rust scalar (`2.0 * x`) that cannot take the traced value's dtype,
     /// e.g. `0.5` next to an integer value.
     #[error("{}{op}: the scalar {value} cannot be used as {dtype}: {reason}", LocPrefix(loc))]
-    Scalar { op: &'static str, value: String, dtype: DType, reason: String, loc: Option<Loc> },
+    Scalar {
+        /// The user-level op.
+        op: &'static str,
+        /// The scalar as written (`0.5`, `3000000000`, `true`).
+        value: String,
+        /// The dtype it had to take.
+        dtype: DType,
+        /// Why it cannot, and what to do instead.
+        reason: String,
+        /// The user's source location.
+        loc: Option<Loc>,
+    },
 
     /// A traced value used outside the trace that created it (a finished
     /// trace, an enclosing trace, or another thread's trace).
     #[error("{}{op}: value from another trace: {detail}", LocPrefix(loc))]
-    ForeignValue { op: &'static str, detail: String, loc: Option<Loc> },
+    ForeignValue {
+        /// The user-level op (`return` when a traced function returns it).
+        op: &'static str,
+        /// Which trace the value belongs to, and what to do instead.
+        detail: String,
+        /// The user's source location.
+        loc: Option<Loc>,
+    },
 
     /// `trace` was given a number of argument types that does not match the
     /// traced function's arity.
     #[error("trace @{func}: the function takes {expected} argument(s) but {got} argument type(s) were given")]
-    Arity { func: String, expected: usize, got: usize },
+    Arity {
+        /// The traced function's name.
+        func: String,
+        /// The number of `Var` arguments the Rust function takes.
+        expected: usize,
+        /// The number of argument types given.
+        got: usize,
+    },
 
     /// A bad function signature: an invalid function or parameter name, two
     /// parameters with one name, or a traced function that returns nothing.
     #[error("trace @{func}: {msg}")]
-    Signature { func: String, msg: String },
+    Signature {
+        /// The traced function's name.
+        func: String,
+        /// What is wrong.
+        msg: String,
+    },
 }
 
 impl Error {

@@ -29,6 +29,8 @@
 //! Later stages (differentiation, compilation, optimisers, layers, losses,
 //! relaxations) build on the traced IR.
 
+#![warn(missing_docs)]
+
 pub mod error;
 mod ops;
 mod trace;
