@@ -39,6 +39,19 @@ const POISON_BASE: u32 = 1 << 31;
 ///
 /// `Var` deliberately implements neither `PartialEq` nor `PartialOrd`:
 /// `x.eq(y)` and `x.lt(y)` are traced, elementwise comparisons.
+///
+/// The methods, by topic: elementwise math (`exp`, `sigmoid`, `square`,
+/// `relu`, `powi`, `maximum`, ...), comparisons (`eq ne lt le gt ge`) and
+/// logic (`and or not`), `cast`, `stop_gradient`; reductions (`sum`,
+/// `mean`, `max`, `min`, `prod` with `_all`/`_keepdims` forms, `argmax`);
+/// `matmul` and `dot_general`; shapes (`reshape`, `transpose`, `t`,
+/// `broadcast_to`, `expand_dims`, `squeeze`, `slice`, `slice_axis`,
+/// `index_axis`, `pad`, `reverse`); indexing (`take`, `scatter_add`); and
+/// `full_like`/`zeros_like`/`ones_like`/`scalar_like`. Free functions:
+/// [`select`](crate::select), [`concat`](crate::concat),
+/// [`stack`](crate::stack), [`constant`](crate::constant),
+/// [`full`](crate::full), [`zeros`](crate::zeros), [`ones`](crate::ones),
+/// [`scalar`](crate::scalar), [`iota`](crate::iota), [`arange`](crate::arange).
 #[derive(Clone, Copy, Debug)]
 pub struct Var {
     trace: u32,
@@ -189,10 +202,14 @@ impl Emitter<'_> {
 
     /// The user's source location, as recorded on every node of this op.
     pub(crate) fn loc(&mut self) -> Loc {
-        if self.loc.is_none() {
-            self.loc = Some(self.st.loc(self.caller));
+        match &self.loc {
+            Some(loc) => loc.clone(),
+            None => {
+                let loc = self.st.loc(self.caller);
+                self.loc = Some(loc.clone());
+                loc
+            }
         }
-        self.loc.clone().unwrap_or_else(|| self.st.loc(self.caller))
     }
 
     /// The type of a value of this trace.
@@ -429,6 +446,8 @@ impl Tracer {
             results.push(out.value);
         }
         st.func.set_results(results)?;
+        // Every push already ran the op's shape rule; in debug builds the
+        // verifier double-checks the whole function (names, SSA, results).
         #[cfg(debug_assertions)]
         gradlift_ir::verify::verify_function(&st.func)?;
         Ok(st.func)
