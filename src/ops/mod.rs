@@ -40,7 +40,8 @@ pub use source::{arange, constant, full, iota, ones, scalar, zeros};
 /// Scalars are *weakly typed*, like Python scalars in JAX: they take the
 /// dtype of the traced value they meet. `0.5` next to an `f32` value becomes
 /// an `f32` constant; next to an integer value, only integral numbers in the
-/// dtype's range are accepted; bools only meet bool values.
+/// dtype's range are accepted; bools only meet bool values. A float too
+/// large for `f32` becomes ±inf next to an `f32` value, as in JAX.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Scalar {
     /// A floating-point number (from `f32` or `f64`).
