@@ -58,11 +58,3 @@ impl fmt::Debug for CompiledKernel {
             .finish()
     }
 }
-
-// SAFETY: a CompiledKernel is plain data plus function pointers into
-// read-only executable memory kept alive by `code`; JIT'd kernels are
-// reentrant (they touch only the buffers passed in), so sharing across
-// threads is sound.
-unsafe impl Send for CompiledKernel {}
-// SAFETY: see above: no interior mutability, the code is immutable.
-unsafe impl Sync for CompiledKernel {}
