@@ -106,6 +106,11 @@ pub enum Error {
         /// What is wrong.
         msg: String,
     },
+
+    /// A transform (grad, jvp, fusion, code generation) failed: a gradient
+    /// with respect to an integer input, a non-scalar loss, ...
+    #[error(transparent)]
+    Compile(#[from] gradlift_compiler::CompileError),
 }
 
 impl Error {
@@ -118,6 +123,8 @@ impl Error {
             | Error::Scalar { loc, .. }
             | Error::ForeignValue { loc, .. } => loc.as_ref(),
             Error::Arity { .. } | Error::Signature { .. } => None,
+            Error::Compile(gradlift_compiler::CompileError::Ir(e)) => e.loc(),
+            Error::Compile(gradlift_compiler::CompileError::Transform { loc, .. }) => loc.as_ref(),
         }
     }
 }

@@ -66,6 +66,7 @@
 pub mod error;
 mod ops;
 mod trace;
+mod transforms;
 
 pub use error::Error;
 pub use gradlift_ir as ir;
@@ -77,3 +78,6 @@ pub use ops::{
     Operand, Scalar,
 };
 pub use trace::{trace, trace_module, trace_named, IntoOutputs, TraceFn, Tracer, Var};
+pub use transforms::{
+    eval, grad, hessian, jacfwd, jacrev, jvp, value_and_grad, value_and_grad_with_aux, vjp,
+};

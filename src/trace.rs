@@ -496,3 +496,101 @@ pub fn trace_module<M, F: TraceFn<M>>(
 ) -> Result<Module, Error> {
     Tracer::new(name).params(arg_types.iter().cloned()).trace_module(f)
 }
+
+/// Records every instruction of `f` into the innermost active trace, with
+/// `f`'s parameters bound to `inputs`, and returns the values of `f`'s
+/// results. This is how transformed functions (gradients, JVPs) are called
+/// from traced code. Nodes keep their own source locations. Errors (a
+/// foreign or poisoned input, a signature mismatch) poison every output.
+#[track_caller]
+pub(crate) fn inline_function(f: &Function, inputs: &[Var]) -> Vec<Var> {
+    let nres = f.results().len().max(1);
+    let op: &'static str = "call";
+    let caller = Location::caller();
+    let poisoned = |st: &mut TraceState, e: Error| -> Vec<Var> {
+        let first = st.fail(e, None);
+        let mut out = vec![first];
+        for _ in 1..nres {
+            out.push(st.fail(Error::Ir(IrError::Eval { msg: String::new(), loc: None }), None));
+        }
+        out
+    };
+    STACK
+        .try_with(|stack| {
+            let Ok(mut stack) = stack.try_borrow_mut() else { return vec![Var::orphan(); nres] };
+            let Some(top) = stack.len().checked_sub(1) else { return vec![Var::orphan(); nres] };
+            let id = stack[top].id;
+            let mut map: Vec<Value> = Vec::with_capacity(f.len());
+            for &x in inputs {
+                if x.trace != id {
+                    let detail = foreign_detail(&stack, x.trace);
+                    let st = &mut stack[top];
+                    let loc = Some(st.loc(caller));
+                    return poisoned(st, Error::ForeignValue { op, detail, loc });
+                }
+                if x.is_poisoned() {
+                    return vec![x; nres];
+                }
+                map.push(x.value);
+            }
+            let st = &mut stack[top];
+            if inputs.len() != f.num_params() {
+                let loc = Some(st.loc(caller));
+                let e = IrError::Op {
+                    op,
+                    operands: String::new(),
+                    msg: format!(
+                        "@{} takes {} arguments, got {}",
+                        f.name(),
+                        f.num_params(),
+                        inputs.len()
+                    ),
+                    loc,
+                };
+                return poisoned(st, e.into());
+            }
+            for (i, x) in inputs.iter().enumerate() {
+                let want = f.ty(f.param(i));
+                let got = st.func.ty(x.value).clone();
+                if *want != got {
+                    let loc = Some(st.loc(caller));
+                    let e = IrError::Op {
+                        op,
+                        operands: String::new(),
+                        msg: format!("argument {i} of @{} must be {want}, got {got}", f.name()),
+                        loc,
+                    };
+                    return poisoned(st, e.into());
+                }
+            }
+            let fallback = Some(st.loc(caller));
+            for (_, node) in f.instructions() {
+                let args: SmallVec<[Value; 4]> = node.args.iter().map(|a| map[a.index()]).collect();
+                let v = map.len();
+                let loc = f.loc(Value::from_index(v)).cloned().or_else(|| fallback.clone());
+                match st.func.push(node.op.clone(), &args, loc) {
+                    Ok(nv) => map.push(nv),
+                    Err(e) => return poisoned(st, e.into()),
+                }
+            }
+            f.results().iter().map(|r| Var { trace: id, value: map[r.index()] }).collect()
+        })
+        .unwrap_or_else(|_| vec![Var::orphan(); nres])
+}
+
+/// Records `e` as the innermost trace's error (if it is the first) and
+/// returns `n` poisoned values. Used by transforms whose failure is only
+/// known after tracing a sub-function.
+pub(crate) fn fail_outputs(e: Error, n: usize) -> Vec<Var> {
+    STACK
+        .try_with(|stack| {
+            let Ok(mut stack) = stack.try_borrow_mut() else { return vec![Var::orphan(); n] };
+            let Some(st) = stack.last_mut() else { return vec![Var::orphan(); n] };
+            let mut out = vec![st.fail(e, None)];
+            for _ in 1..n {
+                out.push(st.fail(Error::Ir(IrError::Eval { msg: String::new(), loc: None }), None));
+            }
+            out
+        })
+        .unwrap_or_else(|_| vec![Var::orphan(); n.max(1)])
+}

@@ -18,7 +18,8 @@ pub enum CompileError {
 }
 
 impl CompileError {
-    pub(crate) fn transform(transform: &'static str, msg: impl Into<String>) -> CompileError {
+    /// A `Transform` error without a location.
+    pub fn transform(transform: &'static str, msg: impl Into<String>) -> CompileError {
         CompileError::Transform { transform, msg: msg.into(), loc: None }
     }
 }

@@ -5,6 +5,7 @@
 pub mod ad;
 pub mod emit;
 pub mod error;
+pub mod fusion;
 mod ir_loc;
 pub mod passes;
 

@@ -108,44 +108,164 @@ fn cases() -> Vec<Case> {
         // Unary ops on their domains, including special points.
         unary_case("neg", &[2, 3], -2.0, 2.0, unary_build!(U::Neg)),
         unary_case("abs", &[5], 0.2, 2.0, unary_build!(U::Abs)),
-        Case { name: "abs negative", params: vec![exact(&[3], &[-1.5, -0.25, 2.0])], build: unary_build!(U::Abs), order: 2 },
+        Case {
+            name: "abs negative",
+            params: vec![exact(&[3], &[-1.5, -0.25, 2.0])],
+            build: unary_build!(U::Abs),
+            order: 2,
+        },
         unary_case("exp", &[2, 3], -3.0, 3.0, unary_build!(U::Exp)),
         unary_case("log", &[4], 0.3, 5.0, unary_build!(U::Log)),
-        Case { name: "log near 0", params: vec![exact(&[2], &[1e-2, 2e-2])], build: unary_build!(U::Log), order: 2 },
+        Case {
+            name: "log near 0",
+            params: vec![exact(&[2], &[1e-2, 2e-2])],
+            build: unary_build!(U::Log),
+            order: 2,
+        },
         unary_case("log1p", &[4], -0.5, 3.0, unary_build!(U::Log1p)),
-        Case { name: "log1p near -1", params: vec![exact(&[2], &[-0.99, 1e-9])], build: unary_build!(U::Log1p), order: 2 },
+        Case {
+            name: "log1p near -1",
+            params: vec![exact(&[2], &[-0.99, 1e-9])],
+            build: unary_build!(U::Log1p),
+            order: 2,
+        },
         unary_case("expm1", &[4], -2.0, 2.0, unary_build!(U::Expm1)),
         unary_case("sqrt", &[4], 0.2, 4.0, unary_build!(U::Sqrt)),
-        Case { name: "sqrt near 0", params: vec![exact(&[2], &[1e-2, 3e-2])], build: unary_build!(U::Sqrt), order: 2 },
+        Case {
+            name: "sqrt near 0",
+            params: vec![exact(&[2], &[1e-2, 3e-2])],
+            build: unary_build!(U::Sqrt),
+            order: 2,
+        },
         unary_case("rsqrt", &[4], 0.2, 4.0, unary_build!(U::Rsqrt)),
         unary_case("sin", &[4], -4.0, 4.0, unary_build!(U::Sin)),
         unary_case("cos", &[4], -4.0, 4.0, unary_build!(U::Cos)),
         unary_case("tanh", &[4], -3.0, 3.0, unary_build!(U::Tanh)),
-        Case { name: "tanh large |x|", params: vec![exact(&[3], &[-20.0, 15.0, 40.0])], build: unary_build!(U::Tanh), order: 2 },
+        Case {
+            name: "tanh large |x|",
+            params: vec![exact(&[3], &[-20.0, 15.0, 40.0])],
+            build: unary_build!(U::Tanh),
+            order: 2,
+        },
         unary_case("logistic", &[4], -6.0, 6.0, unary_build!(U::Logistic)),
-        Case { name: "logistic large |x|", params: vec![exact(&[2], &[-40.0, 40.0])], build: unary_build!(U::Logistic), order: 2 },
+        Case {
+            name: "logistic large |x|",
+            params: vec![exact(&[2], &[-40.0, 40.0])],
+            build: unary_build!(U::Logistic),
+            order: 2,
+        },
         // Piecewise constant: derivative zero away from the jumps.
-        Case { name: "sign", params: vec![exact(&[3], &[-1.3, 0.7, 2.0])], build: unary_build!(U::Sign), order: 2 },
-        Case { name: "floor", params: vec![exact(&[3], &[-1.3, 0.7, 2.2])], build: unary_build!(U::Floor), order: 2 },
-        Case { name: "ceil", params: vec![exact(&[3], &[-1.3, 0.7, 2.2])], build: unary_build!(U::Ceil), order: 2 },
-        Case { name: "round", params: vec![exact(&[3], &[-1.3, 0.7, 2.2])], build: unary_build!(U::Round), order: 2 },
+        Case {
+            name: "sign",
+            params: vec![exact(&[3], &[-1.3, 0.7, 2.0])],
+            build: unary_build!(U::Sign),
+            order: 2,
+        },
+        Case {
+            name: "floor",
+            params: vec![exact(&[3], &[-1.3, 0.7, 2.2])],
+            build: unary_build!(U::Floor),
+            order: 2,
+        },
+        Case {
+            name: "ceil",
+            params: vec![exact(&[3], &[-1.3, 0.7, 2.2])],
+            build: unary_build!(U::Ceil),
+            order: 2,
+        },
+        Case {
+            name: "round",
+            params: vec![exact(&[3], &[-1.3, 0.7, 2.2])],
+            build: unary_build!(U::Round),
+            order: 2,
+        },
         // Binary ops, same shapes and broadcast.
-        Case { name: "add", params: vec![spread(&[2, 3], -2.0, 2.0, 0.1), spread(&[2, 3], -2.0, 2.0, 0.7)], build: binary_build!(B::Add), order: 2 },
-        Case { name: "add broadcast", params: vec![spread(&[3, 1], -2.0, 2.0, 0.1), spread(&[1, 4], -2.0, 2.0, 0.7)], build: binary_bcast_build!(B::Add), order: 2 },
-        Case { name: "sub broadcast", params: vec![spread(&[3, 1], -2.0, 2.0, 0.1), spread(&[1, 4], -2.0, 2.0, 0.7)], build: binary_bcast_build!(B::Sub), order: 2 },
-        Case { name: "mul broadcast", params: vec![spread(&[3, 1], -2.0, 2.0, 0.1), spread(&[1, 4], -2.0, 2.0, 0.7)], build: binary_bcast_build!(B::Mul), order: 2 },
-        Case { name: "div broadcast", params: vec![spread(&[3, 1], -2.0, 2.0, 0.1), spread(&[1, 4], 0.5, 2.0, 0.7)], build: binary_bcast_build!(B::Div), order: 2 },
-        Case { name: "pow", params: vec![spread(&[4], 0.5, 2.0, 0.1), spread(&[4], -2.0, 2.0, 0.7)], build: binary_build!(B::Pow), order: 2 },
-        Case { name: "pow broadcast", params: vec![spread(&[3, 1], 0.5, 2.0, 0.1), spread(&[1, 4], -1.5, 2.5, 0.7)], build: binary_bcast_build!(B::Pow), order: 2 },
-        Case { name: "max", params: vec![spread(&[4], -2.0, 2.0, 0.1), spread(&[4], -2.0, 2.0, 0.7)], build: binary_build!(B::Max), order: 2 },
-        Case { name: "min", params: vec![spread(&[4], -2.0, 2.0, 0.1), spread(&[4], -2.0, 2.0, 0.7)], build: binary_build!(B::Min), order: 2 },
+        Case {
+            name: "add",
+            params: vec![spread(&[2, 3], -2.0, 2.0, 0.1), spread(&[2, 3], -2.0, 2.0, 0.7)],
+            build: binary_build!(B::Add),
+            order: 2,
+        },
+        Case {
+            name: "add broadcast",
+            params: vec![spread(&[3, 1], -2.0, 2.0, 0.1), spread(&[1, 4], -2.0, 2.0, 0.7)],
+            build: binary_bcast_build!(B::Add),
+            order: 2,
+        },
+        Case {
+            name: "sub broadcast",
+            params: vec![spread(&[3, 1], -2.0, 2.0, 0.1), spread(&[1, 4], -2.0, 2.0, 0.7)],
+            build: binary_bcast_build!(B::Sub),
+            order: 2,
+        },
+        Case {
+            name: "mul broadcast",
+            params: vec![spread(&[3, 1], -2.0, 2.0, 0.1), spread(&[1, 4], -2.0, 2.0, 0.7)],
+            build: binary_bcast_build!(B::Mul),
+            order: 2,
+        },
+        Case {
+            name: "div broadcast",
+            params: vec![spread(&[3, 1], -2.0, 2.0, 0.1), spread(&[1, 4], 0.5, 2.0, 0.7)],
+            build: binary_bcast_build!(B::Div),
+            order: 2,
+        },
+        Case {
+            name: "pow",
+            params: vec![spread(&[4], 0.5, 2.0, 0.1), spread(&[4], -2.0, 2.0, 0.7)],
+            build: binary_build!(B::Pow),
+            order: 2,
+        },
+        Case {
+            name: "pow broadcast",
+            params: vec![spread(&[3, 1], 0.5, 2.0, 0.1), spread(&[1, 4], -1.5, 2.5, 0.7)],
+            build: binary_bcast_build!(B::Pow),
+            order: 2,
+        },
+        Case {
+            name: "max",
+            params: vec![spread(&[4], -2.0, 2.0, 0.1), spread(&[4], -2.0, 2.0, 0.7)],
+            build: binary_build!(B::Max),
+            order: 2,
+        },
+        Case {
+            name: "min",
+            params: vec![spread(&[4], -2.0, 2.0, 0.1), spread(&[4], -2.0, 2.0, 0.7)],
+            build: binary_build!(B::Min),
+            order: 2,
+        },
         // Ties: each side gets half, as central differences measure.
-        Case { name: "max ties", params: vec![exact(&[3], &[1.0, 2.0, -1.0]), exact(&[3], &[1.0, 0.5, -1.0])], build: binary_build!(B::Max), order: 1 },
-        Case { name: "min ties", params: vec![exact(&[3], &[1.0, 2.0, -1.0]), exact(&[3], &[1.0, 0.5, -1.0])], build: binary_build!(B::Min), order: 1 },
-        Case { name: "rem", params: vec![exact(&[3], &[2.5, -3.7, 4.1]), exact(&[3], &[1.3, 1.6, -1.7])], build: binary_build!(B::Rem), order: 2 },
+        Case {
+            name: "max ties",
+            params: vec![exact(&[3], &[1.0, 2.0, -1.0]), exact(&[3], &[1.0, 0.5, -1.0])],
+            build: binary_build!(B::Max),
+            order: 1,
+        },
+        Case {
+            name: "min ties",
+            params: vec![exact(&[3], &[1.0, 2.0, -1.0]), exact(&[3], &[1.0, 0.5, -1.0])],
+            build: binary_build!(B::Min),
+            order: 1,
+        },
+        Case {
+            name: "rem",
+            params: vec![exact(&[3], &[2.5, -3.7, 4.1]), exact(&[3], &[1.3, 1.6, -1.7])],
+            build: binary_build!(B::Rem),
+            order: 2,
+        },
         // Size-0 and size-1 dims.
-        Case { name: "mul size-0", params: vec![spread(&[0, 3], -1.0, 1.0, 0.0), spread(&[0, 3], -1.0, 1.0, 0.0)], build: binary_build!(B::Mul), order: 2 },
-        Case { name: "exp size-1", params: vec![spread(&[1, 1], -1.0, 1.0, 0.5)], build: unary_build!(U::Exp), order: 2 },
+        Case {
+            name: "mul size-0",
+            params: vec![spread(&[0, 3], -1.0, 1.0, 0.0), spread(&[0, 3], -1.0, 1.0, 0.0)],
+            build: binary_build!(B::Mul),
+            order: 2,
+        },
+        Case {
+            name: "exp size-1",
+            params: vec![spread(&[1, 1], -1.0, 1.0, 0.5)],
+            build: unary_build!(U::Exp),
+            order: 2,
+        },
         Case {
             name: "compare + select",
             params: vec![spread(&[5], -2.0, 2.0, 0.1), spread(&[5], -2.0, 2.0, 0.6)],
@@ -205,7 +325,11 @@ fn cases() -> Vec<Case> {
             name: "constant + iota",
             params: vec![spread(&[2, 3], -1.0, 1.0, 0.2)],
             build: |f, p| {
-                let io = push(f, Op::Iota { dtype: DType::F64, shape: Shape::new(&[2, 3]), axis: 1 }, &[])?;
+                let io = push(
+                    f,
+                    Op::Iota { dtype: DType::F64, shape: Shape::new(&[2, 3]), axis: 1 },
+                    &[],
+                )?;
                 let k = scalar(f, 2.5)?;
                 let k = bcast(f, k, &[2, 3], &[])?;
                 let a = bin(f, BinaryOp::Mul, p[0], io)?;
@@ -258,7 +382,11 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "concatenate",
-            params: vec![spread(&[2, 3], -1.0, 1.0, 0.2), spread(&[2, 1], -1.0, 1.0, 0.5), spread(&[2, 0], -1.0, 1.0, 0.5)],
+            params: vec![
+                spread(&[2, 3], -1.0, 1.0, 0.2),
+                spread(&[2, 1], -1.0, 1.0, 0.5),
+                spread(&[2, 0], -1.0, 1.0, 0.5),
+            ],
             build: |f, p| {
                 let sq = bin(f, BinaryOp::Mul, p[1], p[1])?;
                 let c = push(f, Op::Concatenate { axis: 1 }, &[p[0], sq, p[2], p[0]])?;
@@ -293,10 +421,23 @@ fn cases() -> Vec<Case> {
             name: "reduce_sum / prod",
             params: vec![spread(&[3, 4], 0.5, 1.5, 0.2)],
             build: |f, p| {
-                let s = push(f, Op::Reduce { kind: ReduceKind::Sum, axes: Dims::from_slice(&[1]) }, &[p[0]])?;
-                let q = push(f, Op::Reduce { kind: ReduceKind::Prod, axes: Dims::from_slice(&[0, 1]) }, &[p[0]])?;
-                let q0 = push(f, Op::Reduce { kind: ReduceKind::Prod, axes: Dims::from_slice(&[0]) }, &[p[0]])?;
-                let none = push(f, Op::Reduce { kind: ReduceKind::Sum, axes: Dims::new() }, &[p[0]])?;
+                let s = push(
+                    f,
+                    Op::Reduce { kind: ReduceKind::Sum, axes: Dims::from_slice(&[1]) },
+                    &[p[0]],
+                )?;
+                let q = push(
+                    f,
+                    Op::Reduce { kind: ReduceKind::Prod, axes: Dims::from_slice(&[0, 1]) },
+                    &[p[0]],
+                )?;
+                let q0 = push(
+                    f,
+                    Op::Reduce { kind: ReduceKind::Prod, axes: Dims::from_slice(&[0]) },
+                    &[p[0]],
+                )?;
+                let none =
+                    push(f, Op::Reduce { kind: ReduceKind::Sum, axes: Dims::new() }, &[p[0]])?;
                 let s2 = bin(f, BinaryOp::Mul, s, s)?;
                 Ok(vec![s2, q, q0, none])
             },
@@ -306,7 +447,11 @@ fn cases() -> Vec<Case> {
             name: "reduce_prod with a zero",
             params: vec![exact(&[2, 3], &[0.0, 2.0, -1.5, 1.2, 0.0, 0.0])],
             build: |f, p| {
-                let q = push(f, Op::Reduce { kind: ReduceKind::Prod, axes: Dims::from_slice(&[1]) }, &[p[0]])?;
+                let q = push(
+                    f,
+                    Op::Reduce { kind: ReduceKind::Prod, axes: Dims::from_slice(&[1]) },
+                    &[p[0]],
+                )?;
                 Ok(vec![q])
             },
             order: 2,
@@ -315,8 +460,16 @@ fn cases() -> Vec<Case> {
             name: "reduce_max / min",
             params: vec![spread(&[3, 4], -2.0, 2.0, 0.2)],
             build: |f, p| {
-                let m = push(f, Op::Reduce { kind: ReduceKind::Max, axes: Dims::from_slice(&[1]) }, &[p[0]])?;
-                let n = push(f, Op::Reduce { kind: ReduceKind::Min, axes: Dims::from_slice(&[0, 1]) }, &[p[0]])?;
+                let m = push(
+                    f,
+                    Op::Reduce { kind: ReduceKind::Max, axes: Dims::from_slice(&[1]) },
+                    &[p[0]],
+                )?;
+                let n = push(
+                    f,
+                    Op::Reduce { kind: ReduceKind::Min, axes: Dims::from_slice(&[0, 1]) },
+                    &[p[0]],
+                )?;
                 Ok(vec![m, n])
             },
             order: 2,
@@ -325,8 +478,16 @@ fn cases() -> Vec<Case> {
             name: "reduce_max ties",
             params: vec![exact(&[2, 3], &[1.0, 3.0, 3.0, -1.0, -1.0, -2.0])],
             build: |f, p| {
-                let m = push(f, Op::Reduce { kind: ReduceKind::Max, axes: Dims::from_slice(&[1]) }, &[p[0]])?;
-                let n = push(f, Op::Reduce { kind: ReduceKind::Min, axes: Dims::from_slice(&[0]) }, &[p[0]])?;
+                let m = push(
+                    f,
+                    Op::Reduce { kind: ReduceKind::Max, axes: Dims::from_slice(&[1]) },
+                    &[p[0]],
+                )?;
+                let n = push(
+                    f,
+                    Op::Reduce { kind: ReduceKind::Min, axes: Dims::from_slice(&[0]) },
+                    &[p[0]],
+                )?;
                 Ok(vec![m, n])
             },
             order: 1,
@@ -349,7 +510,11 @@ fn cases() -> Vec<Case> {
             build: |f, p| {
                 let a = push(f, Op::Argmax { axis: 1 }, &[p[0]])?;
                 let af = push(f, Op::Convert { to: DType::F64 }, &[a])?;
-                let s = push(f, Op::Reduce { kind: ReduceKind::Sum, axes: Dims::from_slice(&[1]) }, &[p[0]])?;
+                let s = push(
+                    f,
+                    Op::Reduce { kind: ReduceKind::Sum, axes: Dims::from_slice(&[1]) },
+                    &[p[0]],
+                )?;
                 Ok(vec![bin(f, BinaryOp::Mul, af, s)?])
             },
             order: 2,
@@ -371,7 +536,10 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "dot_general batch dims anywhere",
-            params: vec![spread(&[3, 2, 4, 5], -1.0, 1.0, 0.2), spread(&[4, 5, 3, 6], -1.0, 1.0, 0.5)],
+            params: vec![
+                spread(&[3, 2, 4, 5], -1.0, 1.0, 0.2),
+                spread(&[4, 5, 3, 6], -1.0, 1.0, 0.5),
+            ],
             build: |f, p| {
                 // lhs [k=3? no: c=3, b=2, b2=4, c2=5]; rhs [b2=4, c2=5, c=3, f=6]
                 let d = DotDims {
@@ -397,7 +565,15 @@ fn cases() -> Vec<Case> {
                 let x2 = push(f, Op::Transpose { perm: Dims::from_slice(&[1, 0]) }, &[p[0]])?;
                 let idx4 = Tensor::new(Shape::new(&[5]), Data::I32(vec![0, 2, 2, 3, 1])).unwrap();
                 let idx4 = push(f, Op::Constant { value: Arc::new(idx4) }, &[])?;
-                let x2s = push(f, Op::Slice(Box::new(SliceAttrs { start: Dims::from_slice(&[0, 0]), limit: Dims::from_slice(&[2, 4]), stride: Dims::from_slice(&[1, 1]) })), &[x2])?;
+                let x2s = push(
+                    f,
+                    Op::Slice(Box::new(SliceAttrs {
+                        start: Dims::from_slice(&[0, 0]),
+                        limit: Dims::from_slice(&[2, 4]),
+                        stride: Dims::from_slice(&[1, 1]),
+                    })),
+                    &[x2],
+                )?;
                 let u = bin(f, BinaryOp::Mul, p[1], p[1])?;
                 let s = push(f, Op::ScatterAdd { axis: 1 }, &[x2s, idx4, u])?;
                 let s2 = un(f, UnaryOp::Sin, s)?;

@@ -36,11 +36,18 @@ fn konst(f: &mut Function, dt: DType, v: f64, shape: &[usize]) -> Value {
         DType::F32 => Data::F32(vec![v as f32]),
         _ => Data::F64(vec![v]),
     };
-    let c = f.push(Op::Constant { value: Arc::new(Tensor::new(Shape::scalar(), data).unwrap()) }, &[], None).unwrap();
+    let c = f
+        .push(
+            Op::Constant { value: Arc::new(Tensor::new(Shape::scalar(), data).unwrap()) },
+            &[],
+            None,
+        )
+        .unwrap();
     if shape.is_empty() {
         c
     } else {
-        f.push(Op::BroadcastInDim { shape: Shape::new(shape), dims: Dims::new() }, &[c], None).unwrap()
+        f.push(Op::BroadcastInDim { shape: Shape::new(shape), dims: Dims::new() }, &[c], None)
+            .unwrap()
     }
 }
 
@@ -100,18 +107,29 @@ fn logistic_map_derivatives_match_the_seed_table() {
         // sum is the derivative at each point) and forward mode with ones.
         let mut s = f.clone();
         let r = s.results()[0];
-        let total = s.push(Op::Reduce { kind: ReduceKind::Sum, axes: Dims::from_slice(&[0]) }, &[r], None).unwrap();
+        let total = s
+            .push(Op::Reduce { kind: ReduceKind::Sum, axes: Dims::from_slice(&[0]) }, &[r], None)
+            .unwrap();
         s.set_results(vec![total]).unwrap();
         let g = grad(&s, &[0], 0).unwrap();
         let out = eval_function(&g, &[t64(&[xs.len()], &xs)]).unwrap();
         let fwd = jvp(&f, &[0]).unwrap();
-        let tout = eval_function(&fwd, &[t64(&[xs.len()], &xs), t64(&[xs.len()], &[1.0; 6])]).unwrap();
+        let tout =
+            eval_function(&fwd, &[t64(&[xs.len()], &xs), t64(&[xs.len()], &[1.0; 6])]).unwrap();
         for (i, &x) in xs.iter().enumerate() {
             let want = d(x);
             // The expanded polynomials cancel badly (terms up to 1e4 for a
             // result near 10), so they are only good to about 1e-10.
-            assert!(close(vals(&out[1])[i], want, 1e-9), "n={n} x={x}: grad {} want {want}", vals(&out[1])[i]);
-            assert!(close(vals(&tout[1])[i], want, 1e-9), "n={n} x={x}: jvp {} want {want}", vals(&tout[1])[i]);
+            assert!(
+                close(vals(&out[1])[i], want, 1e-9),
+                "n={n} x={x}: grad {} want {want}",
+                vals(&out[1])[i]
+            );
+            assert!(
+                close(vals(&tout[1])[i], want, 1e-9),
+                "n={n} x={x}: jvp {} want {want}",
+                vals(&tout[1])[i]
+            );
         }
     }
 }
@@ -133,7 +151,11 @@ fn gradient_graph_of_logistic_map_is_linear_in_size() {
     let f2 = logistic_map(2, &[]);
     let out = eval_function(&grad(&f2, &[0], 0).unwrap(), &[t64(&[], &[0.3])]).unwrap();
     let x: f64 = 0.3;
-    assert!(close(vals(&out[1])[0], 16.0 * (1.0 - 10.0 * x + 24.0 * x * x - 16.0 * x.powi(3)), 1e-12));
+    assert!(close(
+        vals(&out[1])[0],
+        16.0 * (1.0 - 10.0 * x + 24.0 * x * x - 16.0 * x.powi(3)),
+        1e-12
+    ));
 }
 
 /// The tutorial's kinematics: pos = x0 + v0 t + a t²/2, MSE against a
@@ -147,7 +169,12 @@ fn kinematics_loss() -> (Function, Vec<Tensor>) {
     let t = f.add_param(Some("t"), Type::new(DType::F32, Shape::new(&[10, 1]))).unwrap();
     let target = f.add_param(Some("target"), Type::new(DType::F32, Shape::new(&[10, 2]))).unwrap();
     let b = |f: &mut Function, x: Value| {
-        f.push(Op::BroadcastInDim { shape: Shape::new(&[10, 2]), dims: Dims::from_slice(&[0, 1]) }, &[x], None).unwrap()
+        f.push(
+            Op::BroadcastInDim { shape: Shape::new(&[10, 2]), dims: Dims::from_slice(&[0, 1]) },
+            &[x],
+            None,
+        )
+        .unwrap()
     };
     let (ab, x0b, v0b, tb) = (b(&mut f, a), b(&mut f, x0), b(&mut f, v0), b(&mut f, t));
     let vt = bin(&mut f, BinaryOp::Mul, v0b, tb);
@@ -159,7 +186,9 @@ fn kinematics_loss() -> (Function, Vec<Tensor>) {
     let pos = bin(&mut f, BinaryOp::Add, p1, hatt);
     let d = bin(&mut f, BinaryOp::Sub, pos, target);
     let d2 = bin(&mut f, BinaryOp::Mul, d, d);
-    let s = f.push(Op::Reduce { kind: ReduceKind::Sum, axes: Dims::from_slice(&[0, 1]) }, &[d2], None).unwrap();
+    let s = f
+        .push(Op::Reduce { kind: ReduceKind::Sum, axes: Dims::from_slice(&[0, 1]) }, &[d2], None)
+        .unwrap();
     let n = konst(&mut f, DType::F32, 20.0, &[]);
     let loss = bin(&mut f, BinaryOp::Div, s, n);
     f.set_results(vec![loss]).unwrap();
@@ -213,7 +242,9 @@ fn hessian_of_quadratic_form() {
         )
         .unwrap();
     let xmv = bin(&mut f, BinaryOp::Mul, x, mv);
-    let y = f.push(Op::Reduce { kind: ReduceKind::Sum, axes: Dims::from_slice(&[0]) }, &[xmv], None).unwrap();
+    let y = f
+        .push(Op::Reduce { kind: ReduceKind::Sum, axes: Dims::from_slice(&[0]) }, &[xmv], None)
+        .unwrap();
     f.set_results(vec![y]).unwrap();
     let h = hessian(&f, 0, 0).unwrap();
     let out = eval_function(&h, &[t64(&[3], &[0.3, -1.2, 2.0])]).unwrap();
@@ -221,7 +252,11 @@ fn hessian_of_quadratic_form() {
     let hv = vals(&out[2]);
     for i in 0..3 {
         for j in 0..3 {
-            assert!(close(hv[i * 3 + j], a[i * 3 + j] + a[j * 3 + i], 1e-13), "H[{i},{j}] = {}", hv[i * 3 + j]);
+            assert!(
+                close(hv[i * 3 + j], a[i * 3 + j] + a[j * 3 + i], 1e-13),
+                "H[{i},{j}] = {}",
+                hv[i * 3 + j]
+            );
         }
     }
 }
@@ -288,8 +323,20 @@ fn jacobians_forward_and_reverse_agree() {
     let mut f = Function::new("outer");
     let x = f.add_param(Some("x"), Type::new(DType::F64, Shape::new(&[3]))).unwrap();
     let s = f.push(Op::Unary(UnaryOp::Sin), &[x], None).unwrap();
-    let sb = f.push(Op::BroadcastInDim { shape: Shape::new(&[3, 3]), dims: Dims::from_slice(&[0]) }, &[s], None).unwrap();
-    let xb = f.push(Op::BroadcastInDim { shape: Shape::new(&[3, 3]), dims: Dims::from_slice(&[1]) }, &[x], None).unwrap();
+    let sb = f
+        .push(
+            Op::BroadcastInDim { shape: Shape::new(&[3, 3]), dims: Dims::from_slice(&[0]) },
+            &[s],
+            None,
+        )
+        .unwrap();
+    let xb = f
+        .push(
+            Op::BroadcastInDim { shape: Shape::new(&[3, 3]), dims: Dims::from_slice(&[1]) },
+            &[x],
+            None,
+        )
+        .unwrap();
     let y = bin(&mut f, BinaryOp::Mul, sb, xb);
     f.set_results(vec![y]).unwrap();
     let xs = [0.3, -1.1, 2.0];

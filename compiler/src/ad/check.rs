@@ -47,7 +47,13 @@ impl Tolerance {
 /// Checks the derivatives of `f` at `args` to `order` (1 = first
 /// derivatives; 2 also checks the derivatives of the JVP and VJP functions;
 /// and so on). Returns a typed error describing the first mismatch.
-pub fn check_grads(f: &Function, args: &[Tensor], order: usize, modes: Modes, seed: u64) -> Result<(), CompileError> {
+pub fn check_grads(
+    f: &Function,
+    args: &[Tensor],
+    order: usize,
+    modes: Modes,
+    seed: u64,
+) -> Result<(), CompileError> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     check_rec(f, args, order, modes, &mut rng, f.name())
 }
@@ -83,7 +89,12 @@ fn check_rec(
         let tol = Tolerance::for_dtype(lowest_precision(f));
         for k in 0..nres {
             compare(&out[k], &primal[k], tol, &format!("{path}: jvp primal output {k}"))?;
-            compare(&out[nres + k], &numeric[k], tol, &format!("{path}: jvp tangent of output {k}"))?;
+            compare(
+                &out[nres + k],
+                &numeric[k],
+                tol,
+                &format!("{path}: jvp tangent of output {k}"),
+            )?;
         }
         if order > 1 {
             check_rec(&fj, &jargs, order - 1, modes, rng, &format!("{path} → jvp"))?;
@@ -126,7 +137,9 @@ fn check_rec(
 
 /// The coarsest float dtype among `f`'s parameters and results.
 fn lowest_precision(f: &Function) -> DType {
-    if f.params().any(|p| f.ty(p).dtype == DType::F32) || f.results().iter().any(|r| f.ty(*r).dtype == DType::F32) {
+    if f.params().any(|p| f.ty(p).dtype == DType::F32)
+        || f.results().iter().any(|r| f.ty(*r).dtype == DType::F32)
+    {
         DType::F32
     } else {
         DType::F64
@@ -134,7 +147,12 @@ fn lowest_precision(f: &Function) -> DType {
 }
 
 /// Central differences: (f(x + εt) − f(x − εt)) / 2ε, per result.
-fn numerical_jvp(f: &Function, args: &[Tensor], wrt: &[usize], tangents: &[Tensor]) -> Result<Vec<Tensor>, CompileError> {
+fn numerical_jvp(
+    f: &Function,
+    args: &[Tensor],
+    wrt: &[usize],
+    tangents: &[Tensor],
+) -> Result<Vec<Tensor>, CompileError> {
     let eps = Tolerance::for_dtype(lowest_precision(f)).eps;
     let mut plus = args.to_vec();
     let mut minus = args.to_vec();
@@ -198,16 +216,25 @@ fn inner_abs(a: &Tensor, b: &Tensor) -> f64 {
     to_f64(a).iter().zip(to_f64(b)).map(|(x, y)| (x * y).abs()).sum()
 }
 
-fn compare(actual: &Tensor, expected: &Tensor, tol: Tolerance, what: &str) -> Result<(), CompileError> {
+fn compare(
+    actual: &Tensor,
+    expected: &Tensor,
+    tol: Tolerance,
+    what: &str,
+) -> Result<(), CompileError> {
     if !expected.dtype().is_float() {
         return Ok(());
     }
     let (a, e) = (to_f64(actual), to_f64(expected));
     if a.len() != e.len() {
-        return Err(CompileError::transform("check_grads", format!("{what}: {} values, expected {}", a.len(), e.len())));
+        return Err(CompileError::transform(
+            "check_grads",
+            format!("{what}: {} values, expected {}", a.len(), e.len()),
+        ));
     }
     for (i, (x, y)) in a.iter().zip(&e).enumerate() {
-        let ok = (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= tol.atol + tol.rtol * y.abs();
+        let ok =
+            (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= tol.atol + tol.rtol * y.abs();
         if !ok {
             return Err(CompileError::transform(
                 "check_grads",
