@@ -309,6 +309,23 @@ impl Module {
         Ok(())
     }
 
+    /// A module of these functions; names must be unique. Checks in one
+    /// pass (repeated [`Module::push`] is quadratic in the function count).
+    pub fn from_funcs(funcs: Vec<Function>) -> Result<Module, IrError> {
+        let mut seen = std::collections::HashSet::new();
+        for f in &funcs {
+            if !seen.insert(f.name()) {
+                return Err(IrError::Verify {
+                    func: f.name().to_string(),
+                    msg: "a function of this name is already defined".into(),
+                    loc: None,
+                });
+            }
+        }
+        drop(seen);
+        Ok(Module { funcs })
+    }
+
     pub fn funcs(&self) -> &[Function] {
         &self.funcs
     }
