@@ -697,7 +697,7 @@ impl<'c> Builder<'c> {
         let mut rest = n;
         let mut dims = Dims::new();
         for _ in 1..rank {
-            let divisors: Vec<usize> = (1..=rest).filter(|d| rest % d == 0).collect();
+            let divisors: Vec<usize> = (1..=rest).filter(|d| rest.is_multiple_of(*d)).collect();
             let d = *divisors.choose(&mut self.rng)?;
             dims.push(d);
             rest /= d;
@@ -808,7 +808,7 @@ mod tests {
                     Op::DotGeneral(d) => {
                         odd_dot |= !d.lhs_batch.is_empty()
                             && !d.lhs_contract.is_empty()
-                            && d.rhs_contract.iter().any(|&c| c == 0)
+                            && d.rhs_contract.contains(&0)
                     }
                     _ => {}
                 }

@@ -18,7 +18,7 @@ use crate::op::{
 use crate::tensor::{Data, Tensor};
 use crate::types::{Dims, Shape, Type};
 
-use super::lexer::{clip, parse_error, Lexer, Tok, Token};
+use super::lexer::{clip, parse_error, Lexer, PResult, Tok, Token};
 use super::printer::{F32_CANONICAL_NAN, F64_CANONICAL_NAN};
 
 /// The largest rank the parser accepts, in types, attribute lists and
@@ -33,6 +33,15 @@ pub const MAX_SPLAT_ELEMENTS: usize = 1 << 24;
 /// Parses a `.gir` module (zero or more functions). `file_name` goes into
 /// error messages and into the source location of every instruction.
 pub fn parse_module(src: &str, file_name: &str) -> Result<Module, IrError> {
+    module(src, file_name).map_err(|e| *e)
+}
+
+/// Parses a text holding exactly one function.
+pub fn parse_function(src: &str, file_name: &str) -> Result<Function, IrError> {
+    single_function(src, file_name).map_err(|e| *e)
+}
+
+fn module(src: &str, file_name: &str) -> PResult<Module> {
     let mut p = Parser::new(src, file_name)?;
     let mut funcs = Vec::new();
     let mut seen: HashMap<&str, Token> = HashMap::new();
@@ -42,8 +51,7 @@ pub fn parse_module(src: &str, file_name: &str) -> Result<Module, IrError> {
     Module::from_funcs(funcs).map_err(|e| p.err(&p.tok, e.to_string()))
 }
 
-/// Parses a text holding exactly one function.
-pub fn parse_function(src: &str, file_name: &str) -> Result<Function, IrError> {
+fn single_function(src: &str, file_name: &str) -> PResult<Function> {
     let mut p = Parser::new(src, file_name)?;
     let f = p.function(&mut HashMap::new())?;
     if p.tok.kind != Tok::Eof {
@@ -55,9 +63,64 @@ pub fn parse_function(src: &str, file_name: &str) -> Result<Function, IrError> {
     Ok(f)
 }
 
-/// What the parser knows about a value name: its handle and where it was
-/// defined.
-type Env<'s> = HashMap<&'s str, (Value, u32, u32)>;
+/// The values defined so far, by name. Numbered names (`%17`, the printer's
+/// form) index a vector; other names go through a hash map.
+struct Env<'s> {
+    /// Value index + 1 of `%n` at position n (0: not defined).
+    numbered: Vec<u32>,
+    named: HashMap<&'s str, Value>,
+    /// Numbers at or above this use the map (bounds the vector by the
+    /// input size, whatever numbers the input uses).
+    limit: usize,
+}
+
+impl<'s> Env<'s> {
+    fn new(src_len: usize) -> Env<'s> {
+        Env { numbered: Vec::new(), named: HashMap::new(), limit: src_len / 4 + 16 }
+    }
+
+    /// The vector slot of a canonical number (no leading zeros).
+    fn slot(&self, name: &str) -> Option<usize> {
+        let b = name.as_bytes();
+        if b.is_empty() || b.len() > 9 || (b.len() > 1 && b[0] == b'0') {
+            return None;
+        }
+        let mut n = 0usize;
+        for &c in b {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + usize::from(c - b'0');
+        }
+        (n < self.limit).then_some(n)
+    }
+
+    fn get(&self, name: &str) -> Option<Value> {
+        match self.slot(name) {
+            Some(n) => match self.numbered.get(n) {
+                Some(&i) if i > 0 => Some(Value::from_index(i as usize - 1)),
+                _ => None,
+            },
+            None => self.named.get(name).copied(),
+        }
+    }
+
+    fn insert(&mut self, name: &'s str, v: Value) {
+        match self.slot(name) {
+            Some(n) => {
+                if self.numbered.len() <= n {
+                    self.numbered.resize(n + 1, 0);
+                }
+                if let Some(slot) = self.numbered.get_mut(n) {
+                    *slot = u32::try_from(v.index() + 1).unwrap_or(0);
+                }
+            }
+            None => {
+                self.named.insert(name, v);
+            }
+        }
+    }
+}
 
 struct Parser<'s> {
     src: &'s str,
@@ -81,12 +144,19 @@ enum AttrValue<'s> {
     Word(&'s str),
 }
 
-/// A literal read before its type is known: its element tokens and the
-/// shape its brackets spell.
+/// A literal read before its type is known: its elements and the shape its
+/// brackets spell.
 struct RawLiteral {
     start: Token,
-    leaves: Vec<Token>,
+    leaves: Vec<Span>,
     shape: LiteralShape,
+}
+
+/// Where a literal element is in the source.
+#[derive(Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
 }
 
 enum LiteralShape {
@@ -95,6 +165,141 @@ enum LiteralShape {
     /// No elements: the list lengths down to the first empty list (the
     /// printer stops at the first size-0 dim).
     Empty(Dims),
+}
+
+/// One token of a nested-list literal, as the shape reader sees it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LitEvent {
+    Open,
+    Close,
+    Comma,
+    Element,
+    Other,
+}
+
+/// What the previous token of a literal was.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LitState {
+    Opened,
+    Comma,
+    Element,
+}
+
+enum LitError {
+    TooDeep,
+    ListForElement,
+    ElementForList,
+    Length { n: usize, want: usize },
+    Unexpected(LitState),
+}
+
+impl LitError {
+    fn message(&self, found: &str) -> String {
+        match self {
+            LitError::TooDeep => {
+                format!("literal nested deeper than {MAX_RANK} (the largest rank)")
+            }
+            LitError::ListForElement => {
+                "a list where an element was expected (lists must nest evenly)".into()
+            }
+            LitError::ElementForList => {
+                "an element where a list was expected (lists must nest evenly)".into()
+            }
+            LitError::Length { n, want } => format!(
+                "this list has {n} element(s) but an earlier list at the same depth has {want}"
+            ),
+            LitError::Unexpected(state) => {
+                let what = match state {
+                    LitState::Opened => "an element or `]`",
+                    LitState::Comma => "an element",
+                    LitState::Element => "`,` or `]`",
+                };
+                format!("expected {what} in the literal, found {found}")
+            }
+        }
+    }
+}
+
+/// Checks the bracket structure of a literal token by token (an explicit
+/// stack, depth capped at [`MAX_RANK`]) and records the dims it spells.
+struct ShapeReader {
+    /// Element counts of the open lists, innermost last.
+    open: Vec<usize>,
+    /// The length every list at a depth must have (set by the first one).
+    dims: Vec<Option<usize>>,
+    leaf_depth: Option<usize>,
+    deepest_list: usize,
+    state: LitState,
+}
+
+impl ShapeReader {
+    fn new() -> ShapeReader {
+        ShapeReader {
+            open: Vec::new(),
+            dims: Vec::new(),
+            leaf_depth: None,
+            deepest_list: 0,
+            state: LitState::Comma,
+        }
+    }
+
+    /// Feeds one token; `Ok(true)` once the outermost list has closed.
+    fn step(&mut self, event: LitEvent) -> Result<bool, LitError> {
+        match (event, self.state) {
+            (LitEvent::Open, LitState::Opened | LitState::Comma) => {
+                let depth = self.open.len();
+                if depth >= MAX_RANK {
+                    return Err(LitError::TooDeep);
+                }
+                if self.leaf_depth.is_some_and(|l| depth >= l) {
+                    return Err(LitError::ListForElement);
+                }
+                if let Some(c) = self.open.last_mut() {
+                    *c += 1;
+                }
+                self.open.push(0);
+                if self.dims.len() <= depth {
+                    self.dims.push(None);
+                }
+                self.deepest_list = self.deepest_list.max(depth);
+                self.state = LitState::Opened;
+            }
+            (LitEvent::Element, LitState::Opened | LitState::Comma) => {
+                let depth = self.open.len();
+                if self.deepest_list >= depth || self.leaf_depth.is_some_and(|l| l != depth) {
+                    return Err(LitError::ElementForList);
+                }
+                self.leaf_depth = Some(depth);
+                if let Some(c) = self.open.last_mut() {
+                    *c += 1;
+                }
+                self.state = LitState::Element;
+            }
+            (LitEvent::Close, LitState::Opened | LitState::Element) => {
+                let n = self.open.pop().unwrap_or(0);
+                match self.dims.get_mut(self.open.len()) {
+                    Some(Some(want)) if *want != n => {
+                        return Err(LitError::Length { n, want: *want })
+                    }
+                    Some(slot) => *slot = Some(n),
+                    None => {}
+                }
+                self.state = LitState::Element;
+                return Ok(self.open.is_empty());
+            }
+            (LitEvent::Comma, LitState::Element) => self.state = LitState::Comma,
+            (_, state) => return Err(LitError::Unexpected(state)),
+        }
+        Ok(false)
+    }
+
+    fn finish(self) -> LiteralShape {
+        let spelled: Dims = self.dims.iter().map(|d| d.unwrap_or(0)).collect();
+        match self.leaf_depth {
+            Some(_) => LiteralShape::Full(spelled),
+            None => LiteralShape::Empty(spelled),
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -121,6 +326,7 @@ enum OpKind {
     StopGradient,
 }
 
+/// The op named `name` (a test checks this table against `Op::name`).
 fn op_kind(name: &str) -> Option<OpKind> {
     let k = match name {
         "constant" => OpKind::Constant,
@@ -139,19 +345,44 @@ fn op_kind(name: &str) -> Option<OpKind> {
         "gather" => OpKind::Gather,
         "scatter_add" => OpKind::ScatterAdd,
         "stop_gradient" => OpKind::StopGradient,
-        _ => {
-            if let Some(u) = UnaryOp::ALL.iter().find(|u| u.name() == name) {
-                OpKind::Unary(*u)
-            } else if let Some(b) = BinaryOp::ALL.iter().find(|b| b.name() == name) {
-                OpKind::Binary(*b)
-            } else if let Some(c) = CompareOp::ALL.iter().find(|c| c.name() == name) {
-                OpKind::Compare(*c)
-            } else if let Some(r) = ReduceKind::ALL.iter().find(|r| r.name() == name) {
-                OpKind::Reduce(*r)
-            } else {
-                return None;
-            }
-        }
+        "neg" => OpKind::Unary(UnaryOp::Neg),
+        "abs" => OpKind::Unary(UnaryOp::Abs),
+        "sign" => OpKind::Unary(UnaryOp::Sign),
+        "exp" => OpKind::Unary(UnaryOp::Exp),
+        "log" => OpKind::Unary(UnaryOp::Log),
+        "log1p" => OpKind::Unary(UnaryOp::Log1p),
+        "expm1" => OpKind::Unary(UnaryOp::Expm1),
+        "sqrt" => OpKind::Unary(UnaryOp::Sqrt),
+        "rsqrt" => OpKind::Unary(UnaryOp::Rsqrt),
+        "sin" => OpKind::Unary(UnaryOp::Sin),
+        "cos" => OpKind::Unary(UnaryOp::Cos),
+        "tanh" => OpKind::Unary(UnaryOp::Tanh),
+        "logistic" => OpKind::Unary(UnaryOp::Logistic),
+        "floor" => OpKind::Unary(UnaryOp::Floor),
+        "ceil" => OpKind::Unary(UnaryOp::Ceil),
+        "round" => OpKind::Unary(UnaryOp::Round),
+        "not" => OpKind::Unary(UnaryOp::Not),
+        "add" => OpKind::Binary(BinaryOp::Add),
+        "sub" => OpKind::Binary(BinaryOp::Sub),
+        "mul" => OpKind::Binary(BinaryOp::Mul),
+        "div" => OpKind::Binary(BinaryOp::Div),
+        "pow" => OpKind::Binary(BinaryOp::Pow),
+        "max" => OpKind::Binary(BinaryOp::Max),
+        "min" => OpKind::Binary(BinaryOp::Min),
+        "rem" => OpKind::Binary(BinaryOp::Rem),
+        "and" => OpKind::Binary(BinaryOp::And),
+        "or" => OpKind::Binary(BinaryOp::Or),
+        "eq" => OpKind::Compare(CompareOp::Eq),
+        "ne" => OpKind::Compare(CompareOp::Ne),
+        "lt" => OpKind::Compare(CompareOp::Lt),
+        "le" => OpKind::Compare(CompareOp::Le),
+        "gt" => OpKind::Compare(CompareOp::Gt),
+        "ge" => OpKind::Compare(CompareOp::Ge),
+        "reduce_sum" => OpKind::Reduce(ReduceKind::Sum),
+        "reduce_max" => OpKind::Reduce(ReduceKind::Max),
+        "reduce_min" => OpKind::Reduce(ReduceKind::Min),
+        "reduce_prod" => OpKind::Reduce(ReduceKind::Prod),
+        _ => return None,
     };
     Some(k)
 }
@@ -186,20 +417,23 @@ fn is_numbered(name: &str) -> bool {
 }
 
 impl<'s> Parser<'s> {
-    fn new(src: &'s str, file: &'s str) -> Result<Parser<'s>, IrError> {
+    fn new(src: &'s str, file: &'s str) -> PResult<Parser<'s>> {
         let mut lexer = Lexer::new(src, file);
         let tok = lexer.next_token()?;
         Ok(Parser { src, file, loc_file: Arc::from(file), lexer, tok })
     }
 
     /// Consumes the current token and returns it.
-    fn bump(&mut self) -> Result<Token, IrError> {
+    #[inline]
+    fn bump(&mut self) -> PResult<Token> {
         let t = self.tok;
         self.tok = self.lexer.next_token()?;
         Ok(t)
     }
 
-    fn err(&self, t: &Token, msg: String) -> IrError {
+    #[cold]
+    #[inline(never)]
+    fn err(&self, t: &Token, msg: String) -> Box<IrError> {
         parse_error(self.src, self.file, t.start, t.line, t.col, msg)
     }
 
@@ -214,12 +448,19 @@ impl<'s> Parser<'s> {
         }
     }
 
-    fn expect(&mut self, kind: Tok, what: &str) -> Result<Token, IrError> {
+    #[inline]
+    fn expect(&mut self, kind: Tok, what: &str) -> PResult<Token> {
         if self.tok.kind == kind {
             self.bump()
         } else {
-            Err(self.err(&self.tok, format!("expected {what}, found {}", self.describe(&self.tok))))
+            Err(self.expected(what))
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn expected(&self, what: &str) -> Box<IrError> {
+        self.err(&self.tok, format!("expected {what}, found {}", self.describe(&self.tok)))
     }
 
     fn at_word(&self, w: &str) -> bool {
@@ -232,7 +473,7 @@ impl<'s> Parser<'s> {
 
     // ---- functions -------------------------------------------------------
 
-    fn function(&mut self, seen: &mut HashMap<&'s str, Token>) -> Result<Function, IrError> {
+    fn function(&mut self, seen: &mut HashMap<&'s str, Token>) -> PResult<Function> {
         if !self.at_word("func") {
             return Err(
                 self.err(&self.tok, format!("expected `func`, found {}", self.describe(&self.tok)))
@@ -249,20 +490,20 @@ impl<'s> Parser<'s> {
         }
         seen.insert(name, name_tok);
         let mut f = Function::new(name);
-        let mut env: Env<'s> = HashMap::new();
+        let mut env = Env::new(self.src.len());
 
         self.expect(Tok::LParen, "`(` and the parameters")?;
         if self.tok.kind != Tok::RParen {
             loop {
                 let p = self.expect(Tok::Percent, "a parameter `%name: TYPE`")?;
                 let pname = p.name(self.src);
-                self.check_fresh(&env, &p, pname)?;
+                self.check_fresh(&f, &env, &p, pname)?;
                 self.expect(Tok::Colon, "`:` and the parameter's type")?;
                 let (ty, _) = self.ty()?;
                 let stored = if is_numbered(pname) { None } else { Some(pname) };
                 let v = f.add_param(stored, ty).map_err(|e| self.err(&p, e.to_string()))?;
                 f.set_loc(v, Some(self.loc(&p)));
-                env.insert(pname, (v, p.line, p.col));
+                env.insert(pname, v);
                 if self.tok.kind != Tok::Comma {
                     break;
                 }
@@ -273,15 +514,16 @@ impl<'s> Parser<'s> {
         self.expect(Tok::Arrow, "`->` and the result types")?;
         let mut declared: Vec<Type> = Vec::new();
         if self.tok.kind == Tok::LParen {
-            self.bump()?;
-            if self.tok.kind != Tok::RParen {
-                loop {
-                    declared.push(self.ty()?.0);
-                    if self.tok.kind != Tok::Comma {
-                        break;
-                    }
-                    self.bump()?;
+            let open = self.bump()?;
+            if self.tok.kind == Tok::RParen {
+                return Err(self.err(&open, "a function returns at least one value".into()));
+            }
+            loop {
+                declared.push(self.ty()?.0);
+                if self.tok.kind != Tok::Comma {
+                    break;
                 }
+                self.bump()?;
             }
             self.expect(Tok::RParen, "`,` or `)` after a result type")?;
         } else {
@@ -354,28 +596,28 @@ impl<'s> Parser<'s> {
         Ok(f)
     }
 
-    fn check_fresh(&self, env: &Env<'s>, t: &Token, name: &str) -> Result<(), IrError> {
+    fn check_fresh(&self, f: &Function, env: &Env<'s>, t: &Token, name: &str) -> PResult<()> {
         match env.get(name) {
-            Some(&(_, line, col)) => {
-                Err(self.err(t, format!("%{} is already defined (at {line}:{col})", clip(name))))
+            Some(v) => {
+                let at =
+                    f.loc(v).map(|l| format!(" (at {}:{})", l.line, l.col)).unwrap_or_default();
+                Err(self.err(t, format!("%{} is already defined{at}", clip(name))))
             }
             None => Ok(()),
         }
     }
 
-    fn lookup(&self, env: &Env<'s>, t: &Token) -> Result<Value, IrError> {
-        match env.get(t.name(self.src)) {
-            Some(&(v, _, _)) => Ok(v),
-            None => Err(self.err(t, format!("undefined value {}", clip(self.text(t))))),
-        }
+    fn lookup(&self, env: &Env<'s>, t: &Token) -> PResult<Value> {
+        env.get(t.name(self.src))
+            .ok_or_else(|| self.err(t, format!("undefined value {}", clip(self.text(t)))))
     }
 
     // ---- instructions ----------------------------------------------------
 
-    fn instruction(&mut self, f: &mut Function, env: &mut Env<'s>) -> Result<(), IrError> {
+    fn instruction(&mut self, f: &mut Function, env: &mut Env<'s>) -> PResult<()> {
         let name_tok = self.bump()?;
         let name = name_tok.name(self.src);
-        self.check_fresh(env, &name_tok, name)?;
+        self.check_fresh(f, env, &name_tok, name)?;
         self.expect(Tok::Equals, "`=` after the value name")?;
         let op_tok = self.expect(Tok::Word, "an op name")?;
         let op_name = self.text(&op_tok);
@@ -415,13 +657,15 @@ impl<'s> Parser<'s> {
                         }
                         attrs.push(attr);
                     }
-                    _ => return Err(self.err(
-                        &self.tok,
-                        format!(
+                    _ => {
+                        return Err(self.err(
+                            &self.tok,
+                            format!(
                             "expected an operand `%name` or an attribute `name=value`, found {}",
                             self.describe(&self.tok)
                         ),
-                    )),
+                        ))
+                    }
                 }
                 if self.tok.kind != Tok::Comma {
                     break;
@@ -466,12 +710,12 @@ impl<'s> Parser<'s> {
         if !is_numbered(name) {
             f.set_value_name(v, Some(name)).map_err(|e| self.err(&name_tok, e.to_string()))?;
         }
-        env.insert(name, (v, name_tok.line, name_tok.col));
+        env.insert(name, v);
         Ok(())
     }
 
     /// `name=value` where value is an integer, a list of integers or a word.
-    fn attr(&mut self) -> Result<Attr<'s>, IrError> {
+    fn attr(&mut self) -> PResult<Attr<'s>> {
         let tok = self.bump()?;
         let name = self.text(&tok);
         self.expect(Tok::Equals, "`=` after the attribute name")?;
@@ -506,19 +750,21 @@ impl<'s> Parser<'s> {
                 let t = self.bump()?;
                 AttrValue::Word(self.text(&t))
             }
-            _ => return Err(self.err(
-                &self.tok,
-                format!(
+            _ => {
+                return Err(self.err(
+                    &self.tok,
+                    format!(
                     "expected an attribute value (an integer, a list [..] or a dtype), found {}",
                     self.describe(&self.tok)
                 ),
-            )),
+                ))
+            }
         };
         Ok(Attr { name, tok, value })
     }
 
     /// An integer token that fits in i64.
-    fn int(&self, t: &Token, what: &str) -> Result<i64, IrError> {
+    fn int(&self, t: &Token, what: &str) -> PResult<i64> {
         let s = self.text(t);
         s.parse::<i64>().map_err(|_| {
             if t.kind != Tok::Number || s.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
@@ -536,7 +782,7 @@ impl<'s> Parser<'s> {
         attrs: &[Attr<'s>],
         literal: Option<RawLiteral>,
         ty: &Type,
-    ) -> Result<Op, IrError> {
+    ) -> PResult<Op> {
         let a = Attrs { p: self, op_tok, attrs };
         let op = match kind {
             OpKind::Constant => {
@@ -592,7 +838,13 @@ impl<'s> Parser<'s> {
     // ---- types -----------------------------------------------------------
 
     /// `DTYPE[d0,d1,...]`; returns the type and its first token.
-    fn ty(&mut self) -> Result<(Type, Token), IrError> {
+    fn ty(&mut self) -> PResult<(Type, Token)> {
+        if let Some((ty, end)) = self.fast_type() {
+            let t = self.tok;
+            self.lexer.seek(end);
+            self.bump()?;
+            return Ok((ty, t));
+        }
         let t = self.expect(Tok::Word, "a type like f32[2,3]")?;
         let name = self.text(&t);
         let dtype = DType::from_name(name).ok_or_else(|| {
@@ -627,132 +879,150 @@ impl<'s> Parser<'s> {
         Ok((ty, t))
     }
 
+    /// The canonical form `f32[2,3]` read straight from the bytes; `None`
+    /// for anything else (spaces, huge or odd numbers, errors), which the
+    /// token path handles.
+    fn fast_type(&self) -> Option<(Type, usize)> {
+        if self.tok.kind != Tok::Word {
+            return None;
+        }
+        let dtype = DType::from_name(self.text(&self.tok))?;
+        let bytes = self.src.as_bytes();
+        let mut pos = self.tok.end;
+        if bytes.get(pos) != Some(&b'[') {
+            return None;
+        }
+        pos += 1;
+        let mut dims = Dims::new();
+        if bytes.get(pos) == Some(&b']') {
+            pos += 1;
+        } else {
+            loop {
+                let first = pos;
+                let mut n: u64 = 0;
+                while let Some(&c) = bytes.get(pos) {
+                    if !c.is_ascii_digit() || pos - first >= 18 {
+                        break;
+                    }
+                    n = n * 10 + u64::from(c - b'0');
+                    pos += 1;
+                }
+                if pos == first || dims.len() >= MAX_RANK {
+                    return None;
+                }
+                dims.push(usize::try_from(n).ok()?);
+                match bytes.get(pos) {
+                    Some(b',') => pos += 1,
+                    Some(b']') => {
+                        pos += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        let ty = Type { dtype, shape: Shape(dims) };
+        ty.shape.num_elements().ok()?;
+        Some((ty, pos))
+    }
+
     // ---- literals --------------------------------------------------------
 
-    /// Reads a scalar or a nested list, iteratively.
-    fn literal(&mut self) -> Result<RawLiteral, IrError> {
+    /// Reads a scalar or a nested list, without recursion. Canonical text
+    /// (nothing but elements, commas and brackets) takes a byte-level fast
+    /// path; anything else goes through the tokens, which give the errors.
+    fn literal(&mut self) -> PResult<RawLiteral> {
         let start = self.tok;
         match start.kind {
             Tok::Number | Tok::Word => {
                 self.bump()?;
-                return Ok(RawLiteral {
-                    start,
-                    leaves: vec![start],
-                    shape: LiteralShape::Full(Dims::new()),
-                });
+                let leaves = vec![Span { start: start.start, end: start.end }];
+                return Ok(RawLiteral { start, leaves, shape: LiteralShape::Full(Dims::new()) });
             }
             Tok::LBracket => {}
-            _ => return Err(self.err(
-                &start,
-                format!(
-                    "expected a literal (a number, true, false, inf, nan or a list [..]), found {}",
-                    self.describe(&start)
-                ),
-            )),
+            _ => {
+                return Err(self.err(
+                    &start,
+                    format!(
+                        "expected a literal (a number, true, false, inf, nan or a list [..]), \
+                         found {}",
+                        self.describe(&start)
+                    ),
+                ))
+            }
         }
-        #[derive(PartialEq)]
-        enum State {
-            AfterOpen,
-            AfterComma,
-            AfterElem,
+        if let Some((lit, end)) = self.fast_literal(start) {
+            self.lexer.seek(end);
+            self.bump()?;
+            return Ok(lit);
         }
+        let mut reader = ShapeReader::new();
         let mut leaves = Vec::new();
-        // Element counts of the open lists, innermost last.
-        let mut open: Vec<usize> = Vec::new();
-        // The length every list at a depth must have (set by the first one).
-        let mut dims: Vec<Option<usize>> = Vec::new();
-        let mut leaf_depth: Option<usize> = None;
-        let mut deepest_list = 0usize;
-        let mut state = State::AfterComma;
         loop {
             let t = self.tok;
-            match (t.kind, &state) {
-                (Tok::LBracket, State::AfterOpen | State::AfterComma) => {
-                    let depth = open.len();
-                    if depth >= MAX_RANK {
-                        return Err(self.err(
-                            &t,
-                            format!("literal nested deeper than {MAX_RANK} (the largest rank)"),
-                        ));
-                    }
-                    if leaf_depth.is_some_and(|l| depth >= l) {
-                        return Err(self.err(
-                            &t,
-                            "a list where an element was expected (lists must nest evenly)".into(),
-                        ));
-                    }
-                    if let Some(c) = open.last_mut() {
-                        *c += 1;
-                    }
-                    open.push(0);
-                    if dims.len() <= depth {
-                        dims.push(None);
-                    }
-                    deepest_list = deepest_list.max(depth);
-                    state = State::AfterOpen;
-                }
-                (Tok::Number | Tok::Word, State::AfterOpen | State::AfterComma) => {
-                    let depth = open.len();
-                    if deepest_list >= depth || leaf_depth.is_some_and(|l| l != depth) {
-                        return Err(self.err(
-                            &t,
-                            "an element where a list was expected (lists must nest evenly)".into(),
-                        ));
-                    }
-                    leaf_depth = Some(depth);
-                    if let Some(c) = open.last_mut() {
-                        *c += 1;
-                    }
-                    leaves.push(t);
-                    state = State::AfterElem;
-                }
-                (Tok::RBracket, State::AfterOpen | State::AfterElem) => {
-                    let n = open.pop().unwrap_or(0);
-                    let depth = open.len();
-                    match dims.get_mut(depth) {
-                        Some(Some(want)) if *want != n => {
-                            return Err(self.err(
-                                &t,
-                                format!(
-                                    "this list has {n} element(s) but an earlier list at the same depth has {want}"
-                                ),
-                            ))
-                        }
-                        Some(slot) => *slot = Some(n),
-                        None => {}
-                    }
-                    state = State::AfterElem;
-                    if open.is_empty() {
-                        self.bump()?;
-                        break;
-                    }
-                }
-                (Tok::Comma, State::AfterElem) => state = State::AfterComma,
-                _ => {
-                    let what = match state {
-                        State::AfterOpen => "an element or `]`",
-                        State::AfterComma => "an element",
-                        State::AfterElem => "`,` or `]`",
-                    };
-                    return Err(self.err(
-                        &t,
-                        format!("expected {what} in the literal, found {}", self.describe(&t)),
-                    ));
-                }
+            let event = match t.kind {
+                Tok::LBracket => LitEvent::Open,
+                Tok::RBracket => LitEvent::Close,
+                Tok::Comma => LitEvent::Comma,
+                Tok::Number | Tok::Word => LitEvent::Element,
+                _ => LitEvent::Other,
+            };
+            let done =
+                reader.step(event).map_err(|e| self.err(&t, e.message(&self.describe(&t))))?;
+            if event == LitEvent::Element {
+                leaves.push(Span { start: t.start, end: t.end });
             }
             self.bump()?;
+            if done {
+                return Ok(RawLiteral { start, leaves, shape: reader.finish() });
+            }
         }
-        let spelled: Dims = dims.iter().map(|d| d.unwrap_or(0)).collect();
-        let shape = match leaf_depth {
-            Some(_) => LiteralShape::Full(spelled),
-            None => LiteralShape::Empty(spelled),
-        };
-        Ok(RawLiteral { start, leaves, shape })
+    }
+
+    /// The literal starting at `start` (a `[`) read straight from the bytes,
+    /// with the lexer's own number and word rules; `None` on anything the
+    /// token path should handle (whitespace, comments, errors). Returns the
+    /// literal and the offset after its last `]`.
+    fn fast_literal(&self, start: Token) -> Option<(RawLiteral, usize)> {
+        let bytes = self.src.as_bytes();
+        let mut pos = start.start;
+        let mut reader = ShapeReader::new();
+        let mut leaves = Vec::new();
+        loop {
+            let b = *bytes.get(pos)?;
+            let (event, end) = match b {
+                b'[' => (LitEvent::Open, pos + 1),
+                b']' => (LitEvent::Close, pos + 1),
+                b',' => (LitEvent::Comma, pos + 1),
+                b'0'..=b'9' => (LitEvent::Element, self.lexer.number_end(pos).ok()?),
+                b'-' => match bytes.get(pos + 1) {
+                    Some(c) if c.is_ascii_digit() => {
+                        (LitEvent::Element, self.lexer.number_end(pos).ok()?)
+                    }
+                    Some(c) if c.is_ascii_alphabetic() => {
+                        (LitEvent::Element, self.lexer.word_end(pos + 1))
+                    }
+                    _ => return None,
+                },
+                b if b.is_ascii_alphabetic() || b == b'_' => {
+                    (LitEvent::Element, self.lexer.word_end(pos))
+                }
+                _ => return None,
+            };
+            let done = reader.step(event).ok()?;
+            if event == LitEvent::Element {
+                leaves.push(Span { start: pos, end });
+            }
+            pos = end;
+            if done {
+                return Some((RawLiteral { start, leaves, shape: reader.finish() }, pos));
+            }
+        }
     }
 
     /// Checks a literal's shape against the written type and reads its
     /// elements in that dtype.
-    fn tensor(&self, lit: RawLiteral, ty: &Type) -> Result<Tensor, IrError> {
+    fn tensor(&self, lit: RawLiteral, ty: &Type) -> PResult<Tensor> {
         let dims = ty.dims();
         let n = ty.shape.num_elements().map_err(|e| self.err(&lit.start, e.to_string()))?;
         let mismatch = |spelled: &Dims| {
@@ -797,8 +1067,8 @@ impl<'s> Parser<'s> {
         macro_rules! read {
             ($variant:ident, $leaf:ident) => {{
                 let mut v = Vec::with_capacity(n);
-                for t in &lit.leaves {
-                    v.push(self.$leaf(t)?);
+                for &span in &lit.leaves {
+                    v.push(self.$leaf(&lit.start, span)?);
                 }
                 if splat {
                     let x = v
@@ -820,29 +1090,37 @@ impl<'s> Parser<'s> {
         Tensor::new(ty.shape.clone(), data).map_err(|e| self.err(&lit.start, e.to_string()))
     }
 
-    fn leaf_f32(&self, t: &Token) -> Result<f32, IrError> {
-        let bits = self.float_leaf(t, "f32", 32)?;
+    fn leaf_f32(&self, lit: &Token, span: Span) -> PResult<f32> {
+        let t = &self.leaf_token(lit, span);
+        let bits = self.float_leaf(lit, t, "f32", 32)?;
         match bits {
-            FloatLeaf::Bits(b) => u32::try_from(b)
-                .map(f32::from_bits)
-                .map_err(|_| self.err(t, "NaN bit pattern wider than 32 bits".into())),
+            FloatLeaf::Bits(b) => u32::try_from(b).map(f32::from_bits).map_err(|_| {
+                self.err(&self.locate(lit, t), "NaN bit pattern wider than 32 bits".into())
+            }),
             FloatLeaf::Text(s) => {
-                let x: f32 = s.parse().map_err(|_| self.bad_leaf(t, "f32"))?;
+                let x: f32 = s.parse().map_err(|_| self.bad_leaf(lit, t, "f32"))?;
                 if x.is_infinite() {
-                    return Err(self.err(t, format!("`{}` is out of range for f32", clip(s))));
+                    return Err(self.err(
+                        &self.locate(lit, t),
+                        format!("`{}` is out of range for f32", clip(s)),
+                    ));
                 }
                 Ok(x)
             }
         }
     }
 
-    fn leaf_f64(&self, t: &Token) -> Result<f64, IrError> {
-        match self.float_leaf(t, "f64", 64)? {
+    fn leaf_f64(&self, lit: &Token, span: Span) -> PResult<f64> {
+        let t = &self.leaf_token(lit, span);
+        match self.float_leaf(lit, t, "f64", 64)? {
             FloatLeaf::Bits(b) => Ok(f64::from_bits(b)),
             FloatLeaf::Text(s) => {
-                let x: f64 = s.parse().map_err(|_| self.bad_leaf(t, "f64"))?;
+                let x: f64 = s.parse().map_err(|_| self.bad_leaf(lit, t, "f64"))?;
                 if x.is_infinite() {
-                    return Err(self.err(t, format!("`{}` is out of range for f64", clip(s))));
+                    return Err(self.err(
+                        &self.locate(lit, t),
+                        format!("`{}` is out of range for f64", clip(s)),
+                    ));
                 }
                 Ok(x)
             }
@@ -852,7 +1130,7 @@ impl<'s> Parser<'s> {
     /// The special float words (`inf`, `-inf`, `nan`, `-nan`, `nan:0x...`)
     /// as bit patterns; numbers are left as text for the dtype's own parser
     /// (f32 is parsed directly, never through f64).
-    fn float_leaf(&self, t: &Token, dt: &str, width: u32) -> Result<FloatLeaf<'s>, IrError> {
+    fn float_leaf(&self, lit: &Token, t: &Token, dt: &str, width: u32) -> PResult<FloatLeaf<'s>> {
         let s = self.text(t);
         if t.kind == Tok::Number {
             return Ok(FloatLeaf::Text(s));
@@ -869,7 +1147,7 @@ impl<'s> Parser<'s> {
             "-nan" => canonical | sign,
             _ => {
                 let Some(hex) = s.strip_prefix("nan:0x") else {
-                    return Err(self.bad_leaf(t, dt));
+                    return Err(self.bad_leaf(lit, t, dt));
                 };
                 let digits = (width / 4) as usize;
                 let b = if hex.is_empty() || hex.len() > digits {
@@ -878,7 +1156,10 @@ impl<'s> Parser<'s> {
                     u64::from_str_radix(hex, 16).ok()
                 };
                 let b = b.ok_or_else(|| {
-                    self.err(t, format!("`{}` needs 1 to {digits} hex digits for {dt}", clip(s)))
+                    self.err(
+                        &self.locate(lit, t),
+                        format!("`{}` needs 1 to {digits} hex digits for {dt}", clip(s)),
+                    )
                 })?;
                 let is_nan = if width == 32 {
                     u32::try_from(b).is_ok_and(|b| f32::from_bits(b).is_nan())
@@ -886,9 +1167,10 @@ impl<'s> Parser<'s> {
                     f64::from_bits(b).is_nan()
                 };
                 if !is_nan {
-                    return Err(
-                        self.err(t, format!("`{}` is not a NaN bit pattern for {dt}", clip(s)))
-                    );
+                    return Err(self.err(
+                        &self.locate(lit, t),
+                        format!("`{}` is not a NaN bit pattern for {dt}", clip(s)),
+                    ));
                 }
                 b
             }
@@ -896,40 +1178,74 @@ impl<'s> Parser<'s> {
         Ok(FloatLeaf::Bits(bits))
     }
 
-    fn leaf_i32(&self, t: &Token) -> Result<i32, IrError> {
+    fn leaf_i32(&self, lit: &Token, span: Span) -> PResult<i32> {
+        let t = &self.leaf_token(lit, span);
         let s = self.text(t);
-        s.parse().map_err(|_| self.bad_int(t, "i32"))
+        s.parse().map_err(|_| self.bad_int(lit, t, "i32"))
     }
 
-    fn leaf_i64(&self, t: &Token) -> Result<i64, IrError> {
+    fn leaf_i64(&self, lit: &Token, span: Span) -> PResult<i64> {
+        let t = &self.leaf_token(lit, span);
         let s = self.text(t);
-        s.parse().map_err(|_| self.bad_int(t, "i64"))
+        s.parse().map_err(|_| self.bad_int(lit, t, "i64"))
     }
 
-    fn leaf_bool(&self, t: &Token) -> Result<bool, IrError> {
+    fn leaf_bool(&self, lit: &Token, span: Span) -> PResult<bool> {
+        let t = &self.leaf_token(lit, span);
         match self.text(t) {
             "true" => Ok(true),
             "false" => Ok(false),
-            _ => Err(self.bad_leaf(t, "bool")),
+            _ => Err(self.bad_leaf(lit, t, "bool")),
         }
     }
 
-    fn bad_leaf(&self, t: &Token, dt: &str) -> IrError {
+    fn bad_leaf(&self, lit: &Token, t: &Token, dt: &str) -> Box<IrError> {
         let what = match dt {
             "bool" => "true or false",
             "f32" | "f64" => "a float (like 1.5, -2e-3, inf, nan)",
             _ => "an integer",
         };
-        self.err(t, format!("expected {what} for {dt}, found `{}`", clip(self.text(t))))
+        self.err(
+            &self.locate(lit, t),
+            format!("expected {what} for {dt}, found `{}`", clip(self.text(t))),
+        )
     }
 
-    fn bad_int(&self, t: &Token, dt: &str) -> IrError {
+    fn bad_int(&self, lit: &Token, t: &Token, dt: &str) -> Box<IrError> {
         let s = self.text(t);
         if t.kind == Tok::Number && s.bytes().all(|b| b == b'-' || b.is_ascii_digit()) {
-            self.err(t, format!("integer `{}` is out of range for {dt}", clip(s)))
+            self.err(
+                &self.locate(lit, t),
+                format!("integer `{}` is out of range for {dt}", clip(s)),
+            )
         } else {
-            self.bad_leaf(t, dt)
+            self.bad_leaf(lit, t, dt)
         }
+    }
+
+    /// A token for a literal element (line and column left unknown until
+    /// an error needs them, see [`Parser::locate`]).
+    fn leaf_token(&self, lit: &Token, span: Span) -> Token {
+        let b = self.src.as_bytes();
+        let first = b.get(span.start).copied().unwrap_or(0);
+        let second = b.get(span.start + 1).copied().unwrap_or(0);
+        let number = first.is_ascii_digit() || (first == b'-' && second.is_ascii_digit());
+        let kind = if number { Tok::Number } else { Tok::Word };
+        Token { kind, start: span.start, end: span.end, line: lit.line, col: 0 }
+    }
+
+    /// `t` with the line and column it has in the source, counted from the
+    /// start of its literal.
+    #[cold]
+    fn locate(&self, lit: &Token, t: &Token) -> Token {
+        let between = self.src.get(lit.start..t.start).unwrap_or("");
+        let newlines = between.bytes().filter(|&b| b == b'\n').count();
+        let line = lit.line.saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
+        let col = match between.rfind('\n') {
+            Some(i) => between.len() - i,
+            None => lit.col as usize + between.len(),
+        };
+        Token { line, col: u32::try_from(col).unwrap_or(u32::MAX), ..*t }
     }
 }
 
@@ -951,14 +1267,14 @@ impl<'s> Attrs<'_, 's> {
         self.attrs.iter().find(|a| a.name == name)
     }
 
-    fn require(&self, name: &str) -> Result<&Attr<'s>, IrError> {
+    fn require(&self, name: &str) -> PResult<&Attr<'s>> {
         self.get(name).ok_or_else(|| {
             let op = self.p.text(self.op_tok);
             self.p.err(self.op_tok, format!("{op}: missing attribute `{name}`"))
         })
     }
 
-    fn axis(&self) -> Result<usize, IrError> {
+    fn axis(&self) -> PResult<usize> {
         let a = self.require("axis")?;
         match a.value {
             AttrValue::Int(n) => usize::try_from(n)
@@ -967,7 +1283,7 @@ impl<'s> Attrs<'_, 's> {
         }
     }
 
-    fn sdims(&self, name: &str) -> Result<SDims, IrError> {
+    fn sdims(&self, name: &str) -> PResult<SDims> {
         let a = self.require(name)?;
         match &a.value {
             AttrValue::List(l) => Ok(l.clone()),
@@ -975,7 +1291,7 @@ impl<'s> Attrs<'_, 's> {
         }
     }
 
-    fn dims(&self, name: &str) -> Result<Dims, IrError> {
+    fn dims(&self, name: &str) -> PResult<Dims> {
         let l = self.sdims(name)?;
         l.iter()
             .map(|&n| {
@@ -987,7 +1303,7 @@ impl<'s> Attrs<'_, 's> {
             .collect()
     }
 
-    fn dtype(&self, name: &str) -> Result<DType, IrError> {
+    fn dtype(&self, name: &str) -> PResult<DType> {
         let a = self.require(name)?;
         match a.value {
             AttrValue::Word(w) => DType::from_name(w).ok_or_else(|| {
@@ -998,5 +1314,29 @@ impl<'s> Attrs<'_, 's> {
             }),
             _ => Err(self.p.err(&a.tok, format!("attribute `{name}` takes a dtype"))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn op_table_matches_op_names() {
+        let mut n = 0;
+        for name in Op::all_kinds() {
+            let kind = op_kind(name).unwrap_or_else(|| panic!("{name} missing"));
+            let op_name = match kind {
+                OpKind::Unary(u) => u.name(),
+                OpKind::Binary(b) => b.name(),
+                OpKind::Compare(c) => c.name(),
+                OpKind::Reduce(r) => r.name(),
+                _ => name,
+            };
+            assert_eq!(op_name, name);
+            n += 1;
+        }
+        assert_eq!(n, Op::all_kinds().len());
+        assert!(op_kind("parameter").is_none());
     }
 }
