@@ -4,7 +4,8 @@
 //! Every function it returns is well typed (each op goes through
 //! [`Function::push`], which runs the shape rule; a candidate the rule
 //! rejects is dropped and another is tried), and the same seed and config
-//! always give the same function.
+//! always give the same function (ChaCha8 from the seed; no hash-map
+//! iteration order is ever consulted), on every platform.
 //!
 //! ```
 //! use gradlift_ir::random_graph::{random_function, GraphConfig};
@@ -35,27 +36,43 @@ use crate::types::{Dims, Shape, Type};
 pub enum OpFamily {
     /// `constant`, with special values when [`GraphConfig::special_floats`].
     Constant,
+    /// `iota` of a numeric dtype along a random axis.
     Iota,
     /// Every unary op valid for the operand's dtype (`not` included).
     Unary,
     /// Every binary op valid for the operand's dtype (`and`, `or` included).
     Binary,
+    /// `eq ne lt le gt ge` on any dtype.
     Compare,
+    /// `select` with a bool predicate (a comparison or a bool value).
     Select,
+    /// `convert` to any allowed dtype.
     Convert,
+    /// `broadcast_in_dim` adding dims and expanding size-1 dims.
     BroadcastInDim,
+    /// `reshape` to a random factorisation of the element count.
     Reshape,
+    /// `transpose` by a random permutation.
     Transpose,
+    /// `slice` with random bounds and strides up to 4.
     Slice,
+    /// `concatenate` of one to four operands along a random axis.
     Concatenate,
+    /// `pad` with negative low/high (cropping) and interior padding.
     Pad,
+    /// `reverse` of a random subset of axes.
     Reverse,
     /// `reduce_sum/max/min/prod` over random axes (the empty list too).
     Reduce,
+    /// `argmax` along a non-empty axis.
     Argmax,
+    /// `dot_general` with batch and contracting dims at random positions.
     DotGeneral,
+    /// `gather` with i32/i64 indices, some out of range (they clamp).
     Gather,
+    /// `scatter_add`, indices as for gather.
     ScatterAdd,
+    /// `stop_gradient`.
     StopGradient,
 }
 
@@ -103,9 +120,10 @@ impl OpFamily {
 pub struct GraphConfig {
     /// Function name (`@name`); [`random_module`] appends an index.
     pub name: String,
-    /// Instructions (parameters excluded): at least `min_nodes` when the
-    /// families allow it, never more than `max_nodes`.
+    /// Fewest instructions (parameters excluded) to aim for; reached unless
+    /// the families cannot make that many.
     pub min_nodes: usize,
+    /// Most instructions (parameters excluded); never exceeded.
     pub max_nodes: usize,
     /// Parameters: between 1 and `max_params` (none when 0).
     pub max_params: usize,
@@ -225,9 +243,11 @@ impl<'c> Builder<'c> {
             }
         }
         if self.vals.is_empty() {
-            // No parameters and nothing generated: return a constant.
-            let ty = Type::scalar(self.cfg.dtypes.first().copied().unwrap_or(DType::F32));
-            if let Some(v) = self.constant_of(&ty, true) {
+            // No parameters and nothing generated (even `max_nodes == 0`):
+            // return a scalar constant, so the function stays valid.
+            let dtype = self.dtype();
+            let value = Tensor::zeros_of(&Type::scalar(dtype)).map(Arc::new);
+            if let Ok(v) = value.and_then(|value| self.f.push(Op::Constant { value }, &[], None)) {
                 self.register(v);
             }
         }
@@ -849,6 +869,34 @@ mod tests {
                     "seed {seed}: {}",
                     node.op.name()
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn odd_configs_still_give_valid_functions() {
+        let base = GraphConfig::default();
+        let mut configs = vec![
+            GraphConfig { max_nodes: 0, max_params: 0, ..base.clone() },
+            GraphConfig { max_params: 0, families: vec![], ..base.clone() },
+            GraphConfig { max_rank: 0, ..base.clone() },
+            GraphConfig { max_dim: 0, ..base.clone() },
+            GraphConfig { max_dim: 1, max_elements: 1, ..base.clone() },
+            GraphConfig { zero_dim_prob: 1.0, ..base.clone() },
+            GraphConfig { dtypes: vec![], ..base.clone() },
+            GraphConfig { dtypes: vec![DType::Bool], ..base.clone() },
+            GraphConfig { dtypes: vec![DType::I32], ..base.clone() },
+            GraphConfig { max_results: 0, name_prob: 1.0, ..base.clone() },
+            GraphConfig { min_nodes: 50, max_nodes: 10, ..base.clone() },
+        ];
+        for fam in OpFamily::ALL {
+            configs.push(GraphConfig { families: vec![fam], ..base.clone() });
+        }
+        for (i, cfg) in configs.iter().enumerate() {
+            for seed in 0..40 {
+                let f = random_function(seed, cfg);
+                verify_function(&f).unwrap_or_else(|e| panic!("config {i}, seed {seed}: {e}"));
+                assert!(f.num_instructions() <= cfg.max_nodes.max(1), "config {i}");
             }
         }
     }

@@ -316,3 +316,12 @@ fn spaced_out_text_parses_the_same() {
         assert_eq!(g, f, "seed {seed}");
     }
 }
+
+#[test]
+fn location_comments_survive_odd_file_names() {
+    let src = "func @f(%x: f32[]) -> f32[] {\n  %y = neg %x : f32[]\n  return %y\n}\n";
+    let f = parse_function(src, "dir/we\nird\t.gir").unwrap();
+    let text = print_function_with(&f, &PrintOptions { locs: true });
+    assert!(text.contains("  %y = neg %x : f32[]  # dir/we?ird?.gir:2:3\n"), "{text}");
+    assert_eq!(parse_function(&text, "x.gir").unwrap(), f);
+}

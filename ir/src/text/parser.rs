@@ -412,6 +412,45 @@ fn allowed_attrs(kind: OpKind) -> &'static [&'static str] {
     }
 }
 
+/// A list of integers in canonical form (`[1,-2,3]`, no spaces, at most
+/// [`MAX_RANK`] entries of at most 18 digits) starting at `pos`, read
+/// straight from the bytes; `None` for anything else, which the token path
+/// reads (and reports). Returns the list and the offset after its `]`.
+fn fast_int_list(bytes: &[u8], mut pos: usize) -> Option<(SDims, usize)> {
+    if bytes.get(pos) != Some(&b'[') {
+        return None;
+    }
+    pos += 1;
+    let mut list = SDims::new();
+    if bytes.get(pos) == Some(&b']') {
+        return Some((list, pos + 1));
+    }
+    loop {
+        let negative = bytes.get(pos) == Some(&b'-');
+        if negative {
+            pos += 1;
+        }
+        let first = pos;
+        let mut n: i64 = 0;
+        while let Some(&c) = bytes.get(pos) {
+            if !c.is_ascii_digit() || pos - first >= 18 {
+                break;
+            }
+            n = n * 10 + i64::from(c - b'0');
+            pos += 1;
+        }
+        if pos == first || list.len() >= MAX_RANK {
+            return None;
+        }
+        list.push(if negative { -n } else { n });
+        match bytes.get(pos) {
+            Some(b',') => pos += 1,
+            Some(b']') => return Some((list, pos + 1)),
+            _ => return None,
+        }
+    }
+}
+
 fn is_numbered(name: &str) -> bool {
     name.bytes().all(|b| b.is_ascii_digit())
 }
@@ -725,6 +764,11 @@ impl<'s> Parser<'s> {
                 AttrValue::Int(self.int(&t, "an integer")?)
             }
             Tok::LBracket => {
+                if let Some((list, end)) = fast_int_list(self.src.as_bytes(), self.tok.start) {
+                    self.lexer.seek(end);
+                    self.bump()?;
+                    return Ok(Attr { name, tok, value: AttrValue::List(list) });
+                }
                 self.bump()?;
                 let mut list = SDims::new();
                 if self.tok.kind != Tok::RBracket {
@@ -887,43 +931,11 @@ impl<'s> Parser<'s> {
             return None;
         }
         let dtype = DType::from_name(self.text(&self.tok))?;
-        let bytes = self.src.as_bytes();
-        let mut pos = self.tok.end;
-        if bytes.get(pos) != Some(&b'[') {
-            return None;
-        }
-        pos += 1;
-        let mut dims = Dims::new();
-        if bytes.get(pos) == Some(&b']') {
-            pos += 1;
-        } else {
-            loop {
-                let first = pos;
-                let mut n: u64 = 0;
-                while let Some(&c) = bytes.get(pos) {
-                    if !c.is_ascii_digit() || pos - first >= 18 {
-                        break;
-                    }
-                    n = n * 10 + u64::from(c - b'0');
-                    pos += 1;
-                }
-                if pos == first || dims.len() >= MAX_RANK {
-                    return None;
-                }
-                dims.push(usize::try_from(n).ok()?);
-                match bytes.get(pos) {
-                    Some(b',') => pos += 1,
-                    Some(b']') => {
-                        pos += 1;
-                        break;
-                    }
-                    _ => return None,
-                }
-            }
-        }
+        let (list, end) = fast_int_list(self.src.as_bytes(), self.tok.end)?;
+        let dims = list.iter().map(|&d| usize::try_from(d).ok()).collect::<Option<Dims>>()?;
         let ty = Type { dtype, shape: Shape(dims) };
         ty.shape.num_elements().ok()?;
-        Some((ty, pos))
+        Some((ty, end))
     }
 
     // ---- literals --------------------------------------------------------
