@@ -1,8 +1,13 @@
 //! The parser: a loop over tokens with one token of lookahead. Functions are
 //! built through `Function::add_param` / `push` (so every op's shape rule
 //! runs) and each written result type is checked against the inferred one.
-//! Nothing recurses: nested literals are read with an explicit stack whose
-//! depth is capped at [`MAX_RANK`].
+//! This file reads functions, instructions and types; `ops.rs` reads op
+//! names and attributes, `literal.rs` constants. Nothing recurses.
+//!
+//! Canonical text (what the printer writes: no spaces inside brackets) has
+//! byte-level fast paths for types, attribute lists and literals; anything
+//! else falls back to the token path, which accepts the same language and
+//! produces every error message.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,14 +17,11 @@ use smallvec::SmallVec;
 use crate::dtype::DType;
 use crate::error::{IrError, Loc};
 use crate::graph::{Args, Function, Module, Value};
-use crate::op::{
-    BinaryOp, CompareOp, DotDims, Op, PadAttrs, ReduceKind, SDims, SliceAttrs, UnaryOp,
-};
-use crate::tensor::{Data, Tensor};
+use crate::op::SDims;
 use crate::types::{Dims, Shape, Type};
 
 use super::lexer::{clip, parse_error, Lexer, PResult, Tok, Token};
-use super::printer::{F32_CANONICAL_NAN, F64_CANONICAL_NAN};
+use super::ops::{allowed_attrs, op_kind, Attr, OpKind};
 
 /// The largest rank the parser accepts, in types, attribute lists and
 /// literal nesting. Shape rules compare axis lists pairwise, so a bound keeps
@@ -122,301 +124,22 @@ impl<'s> Env<'s> {
     }
 }
 
-struct Parser<'s> {
-    src: &'s str,
+/// The parser's state; its methods are spread over this file (functions,
+/// instructions, types), `ops.rs` (attributes) and `literal.rs` (constants).
+pub(super) struct Parser<'s> {
+    pub(super) src: &'s str,
     file: &'s str,
     loc_file: Arc<str>,
-    lexer: Lexer<'s>,
+    pub(super) lexer: Lexer<'s>,
     /// The current (not yet consumed) token.
-    tok: Token,
-}
-
-/// An attribute as written: `name=value`.
-struct Attr<'s> {
-    name: &'s str,
-    tok: Token,
-    value: AttrValue<'s>,
-}
-
-enum AttrValue<'s> {
-    Int(i64),
-    List(SDims),
-    Word(&'s str),
-}
-
-/// A literal read before its type is known: its elements and the shape its
-/// brackets spell.
-struct RawLiteral {
-    start: Token,
-    leaves: Vec<Span>,
-    shape: LiteralShape,
-}
-
-/// Where a literal element is in the source.
-#[derive(Clone, Copy)]
-struct Span {
-    start: usize,
-    end: usize,
-}
-
-enum LiteralShape {
-    /// Elements present; the dims of the nesting (empty for a scalar).
-    Full(Dims),
-    /// No elements: the list lengths down to the first empty list (the
-    /// printer stops at the first size-0 dim).
-    Empty(Dims),
-}
-
-/// One token of a nested-list literal, as the shape reader sees it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum LitEvent {
-    Open,
-    Close,
-    Comma,
-    Element,
-    Other,
-}
-
-/// What the previous token of a literal was.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum LitState {
-    Opened,
-    Comma,
-    Element,
-}
-
-enum LitError {
-    TooDeep,
-    ListForElement,
-    ElementForList,
-    Length { n: usize, want: usize },
-    Unexpected(LitState),
-}
-
-impl LitError {
-    fn message(&self, found: &str) -> String {
-        match self {
-            LitError::TooDeep => {
-                format!("literal nested deeper than {MAX_RANK} (the largest rank)")
-            }
-            LitError::ListForElement => {
-                "a list where an element was expected (lists must nest evenly)".into()
-            }
-            LitError::ElementForList => {
-                "an element where a list was expected (lists must nest evenly)".into()
-            }
-            LitError::Length { n, want } => format!(
-                "this list has {n} element(s) but an earlier list at the same depth has {want}"
-            ),
-            LitError::Unexpected(state) => {
-                let what = match state {
-                    LitState::Opened => "an element or `]`",
-                    LitState::Comma => "an element",
-                    LitState::Element => "`,` or `]`",
-                };
-                format!("expected {what} in the literal, found {found}")
-            }
-        }
-    }
-}
-
-/// Checks the bracket structure of a literal token by token (an explicit
-/// stack, depth capped at [`MAX_RANK`]) and records the dims it spells.
-struct ShapeReader {
-    /// Element counts of the open lists, innermost last.
-    open: Vec<usize>,
-    /// The length every list at a depth must have (set by the first one).
-    dims: Vec<Option<usize>>,
-    leaf_depth: Option<usize>,
-    deepest_list: usize,
-    state: LitState,
-}
-
-impl ShapeReader {
-    fn new() -> ShapeReader {
-        ShapeReader {
-            open: Vec::new(),
-            dims: Vec::new(),
-            leaf_depth: None,
-            deepest_list: 0,
-            state: LitState::Comma,
-        }
-    }
-
-    /// Feeds one token; `Ok(true)` once the outermost list has closed.
-    fn step(&mut self, event: LitEvent) -> Result<bool, LitError> {
-        match (event, self.state) {
-            (LitEvent::Open, LitState::Opened | LitState::Comma) => {
-                let depth = self.open.len();
-                if depth >= MAX_RANK {
-                    return Err(LitError::TooDeep);
-                }
-                if self.leaf_depth.is_some_and(|l| depth >= l) {
-                    return Err(LitError::ListForElement);
-                }
-                if let Some(c) = self.open.last_mut() {
-                    *c += 1;
-                }
-                self.open.push(0);
-                if self.dims.len() <= depth {
-                    self.dims.push(None);
-                }
-                self.deepest_list = self.deepest_list.max(depth);
-                self.state = LitState::Opened;
-            }
-            (LitEvent::Element, LitState::Opened | LitState::Comma) => {
-                let depth = self.open.len();
-                if self.deepest_list >= depth || self.leaf_depth.is_some_and(|l| l != depth) {
-                    return Err(LitError::ElementForList);
-                }
-                self.leaf_depth = Some(depth);
-                if let Some(c) = self.open.last_mut() {
-                    *c += 1;
-                }
-                self.state = LitState::Element;
-            }
-            (LitEvent::Close, LitState::Opened | LitState::Element) => {
-                let n = self.open.pop().unwrap_or(0);
-                match self.dims.get_mut(self.open.len()) {
-                    Some(Some(want)) if *want != n => {
-                        return Err(LitError::Length { n, want: *want })
-                    }
-                    Some(slot) => *slot = Some(n),
-                    None => {}
-                }
-                self.state = LitState::Element;
-                return Ok(self.open.is_empty());
-            }
-            (LitEvent::Comma, LitState::Element) => self.state = LitState::Comma,
-            (_, state) => return Err(LitError::Unexpected(state)),
-        }
-        Ok(false)
-    }
-
-    fn finish(self) -> LiteralShape {
-        let spelled: Dims = self.dims.iter().map(|d| d.unwrap_or(0)).collect();
-        match self.leaf_depth {
-            Some(_) => LiteralShape::Full(spelled),
-            None => LiteralShape::Empty(spelled),
-        }
-    }
-}
-
-#[derive(Clone, Copy)]
-enum OpKind {
-    Constant,
-    Iota,
-    Unary(UnaryOp),
-    Binary(BinaryOp),
-    Compare(CompareOp),
-    Select,
-    Convert,
-    BroadcastInDim,
-    Reshape,
-    Transpose,
-    Slice,
-    Concatenate,
-    Pad,
-    Reverse,
-    Reduce(ReduceKind),
-    Argmax,
-    DotGeneral,
-    Gather,
-    ScatterAdd,
-    StopGradient,
-}
-
-/// The op named `name` (a test checks this table against `Op::name`).
-fn op_kind(name: &str) -> Option<OpKind> {
-    let k = match name {
-        "constant" => OpKind::Constant,
-        "iota" => OpKind::Iota,
-        "select" => OpKind::Select,
-        "convert" => OpKind::Convert,
-        "broadcast_in_dim" => OpKind::BroadcastInDim,
-        "reshape" => OpKind::Reshape,
-        "transpose" => OpKind::Transpose,
-        "slice" => OpKind::Slice,
-        "concatenate" => OpKind::Concatenate,
-        "pad" => OpKind::Pad,
-        "reverse" => OpKind::Reverse,
-        "argmax" => OpKind::Argmax,
-        "dot_general" => OpKind::DotGeneral,
-        "gather" => OpKind::Gather,
-        "scatter_add" => OpKind::ScatterAdd,
-        "stop_gradient" => OpKind::StopGradient,
-        "neg" => OpKind::Unary(UnaryOp::Neg),
-        "abs" => OpKind::Unary(UnaryOp::Abs),
-        "sign" => OpKind::Unary(UnaryOp::Sign),
-        "exp" => OpKind::Unary(UnaryOp::Exp),
-        "log" => OpKind::Unary(UnaryOp::Log),
-        "log1p" => OpKind::Unary(UnaryOp::Log1p),
-        "expm1" => OpKind::Unary(UnaryOp::Expm1),
-        "sqrt" => OpKind::Unary(UnaryOp::Sqrt),
-        "rsqrt" => OpKind::Unary(UnaryOp::Rsqrt),
-        "sin" => OpKind::Unary(UnaryOp::Sin),
-        "cos" => OpKind::Unary(UnaryOp::Cos),
-        "tanh" => OpKind::Unary(UnaryOp::Tanh),
-        "logistic" => OpKind::Unary(UnaryOp::Logistic),
-        "floor" => OpKind::Unary(UnaryOp::Floor),
-        "ceil" => OpKind::Unary(UnaryOp::Ceil),
-        "round" => OpKind::Unary(UnaryOp::Round),
-        "not" => OpKind::Unary(UnaryOp::Not),
-        "add" => OpKind::Binary(BinaryOp::Add),
-        "sub" => OpKind::Binary(BinaryOp::Sub),
-        "mul" => OpKind::Binary(BinaryOp::Mul),
-        "div" => OpKind::Binary(BinaryOp::Div),
-        "pow" => OpKind::Binary(BinaryOp::Pow),
-        "max" => OpKind::Binary(BinaryOp::Max),
-        "min" => OpKind::Binary(BinaryOp::Min),
-        "rem" => OpKind::Binary(BinaryOp::Rem),
-        "and" => OpKind::Binary(BinaryOp::And),
-        "or" => OpKind::Binary(BinaryOp::Or),
-        "eq" => OpKind::Compare(CompareOp::Eq),
-        "ne" => OpKind::Compare(CompareOp::Ne),
-        "lt" => OpKind::Compare(CompareOp::Lt),
-        "le" => OpKind::Compare(CompareOp::Le),
-        "gt" => OpKind::Compare(CompareOp::Gt),
-        "ge" => OpKind::Compare(CompareOp::Ge),
-        "reduce_sum" => OpKind::Reduce(ReduceKind::Sum),
-        "reduce_max" => OpKind::Reduce(ReduceKind::Max),
-        "reduce_min" => OpKind::Reduce(ReduceKind::Min),
-        "reduce_prod" => OpKind::Reduce(ReduceKind::Prod),
-        _ => return None,
-    };
-    Some(k)
-}
-
-/// The attributes each op accepts (optional ones included).
-fn allowed_attrs(kind: OpKind) -> &'static [&'static str] {
-    match kind {
-        OpKind::Iota
-        | OpKind::Concatenate
-        | OpKind::Argmax
-        | OpKind::Gather
-        | OpKind::ScatterAdd => &["axis"],
-        OpKind::Convert => &["to"],
-        OpKind::BroadcastInDim => &["dims"],
-        OpKind::Transpose => &["perm"],
-        OpKind::Slice => &["start", "limit", "stride"],
-        OpKind::Pad => &["low", "high", "interior"],
-        OpKind::Reverse | OpKind::Reduce(_) => &["axes"],
-        OpKind::DotGeneral => &["lhs_batch", "rhs_batch", "lhs_contract", "rhs_contract"],
-        OpKind::Constant
-        | OpKind::Unary(_)
-        | OpKind::Binary(_)
-        | OpKind::Compare(_)
-        | OpKind::Select
-        | OpKind::Reshape
-        | OpKind::StopGradient => &[],
-    }
+    pub(super) tok: Token,
 }
 
 /// A list of integers in canonical form (`[1,-2,3]`, no spaces, at most
 /// [`MAX_RANK`] entries of at most 18 digits) starting at `pos`, read
 /// straight from the bytes; `None` for anything else, which the token path
 /// reads (and reports). Returns the list and the offset after its `]`.
-fn fast_int_list(bytes: &[u8], mut pos: usize) -> Option<(SDims, usize)> {
+pub(super) fn fast_int_list(bytes: &[u8], mut pos: usize) -> Option<(SDims, usize)> {
     if bytes.get(pos) != Some(&b'[') {
         return None;
     }
@@ -464,7 +187,7 @@ impl<'s> Parser<'s> {
 
     /// Consumes the current token and returns it.
     #[inline]
-    fn bump(&mut self) -> PResult<Token> {
+    pub(super) fn bump(&mut self) -> PResult<Token> {
         let t = self.tok;
         self.tok = self.lexer.next_token()?;
         Ok(t)
@@ -472,15 +195,15 @@ impl<'s> Parser<'s> {
 
     #[cold]
     #[inline(never)]
-    fn err(&self, t: &Token, msg: String) -> Box<IrError> {
+    pub(super) fn err(&self, t: &Token, msg: String) -> Box<IrError> {
         parse_error(self.src, self.file, t.start, t.line, t.col, msg)
     }
 
-    fn text(&self, t: &Token) -> &'s str {
+    pub(super) fn text(&self, t: &Token) -> &'s str {
         t.text(self.src)
     }
 
-    fn describe(&self, t: &Token) -> String {
+    pub(super) fn describe(&self, t: &Token) -> String {
         match t.kind {
             Tok::Eof => "end of input".to_string(),
             _ => format!("`{}`", clip(self.text(t))),
@@ -488,7 +211,7 @@ impl<'s> Parser<'s> {
     }
 
     #[inline]
-    fn expect(&mut self, kind: Tok, what: &str) -> PResult<Token> {
+    pub(super) fn expect(&mut self, kind: Tok, what: &str) -> PResult<Token> {
         if self.tok.kind == kind {
             self.bump()
         } else {
@@ -753,62 +476,8 @@ impl<'s> Parser<'s> {
         Ok(())
     }
 
-    /// `name=value` where value is an integer, a list of integers or a word.
-    fn attr(&mut self) -> PResult<Attr<'s>> {
-        let tok = self.bump()?;
-        let name = self.text(&tok);
-        self.expect(Tok::Equals, "`=` after the attribute name")?;
-        let value = match self.tok.kind {
-            Tok::Number => {
-                let t = self.bump()?;
-                AttrValue::Int(self.int(&t, "an integer")?)
-            }
-            Tok::LBracket => {
-                if let Some((list, end)) = fast_int_list(self.src.as_bytes(), self.tok.start) {
-                    self.lexer.seek(end);
-                    self.bump()?;
-                    return Ok(Attr { name, tok, value: AttrValue::List(list) });
-                }
-                self.bump()?;
-                let mut list = SDims::new();
-                if self.tok.kind != Tok::RBracket {
-                    loop {
-                        let t = self.expect(Tok::Number, "an integer")?;
-                        if list.len() >= MAX_RANK {
-                            return Err(self.err(
-                                &t,
-                                format!("attribute list longer than {MAX_RANK} entries"),
-                            ));
-                        }
-                        list.push(self.int(&t, "an integer")?);
-                        if self.tok.kind != Tok::Comma {
-                            break;
-                        }
-                        self.bump()?;
-                    }
-                }
-                self.expect(Tok::RBracket, "`,` or `]`")?;
-                AttrValue::List(list)
-            }
-            Tok::Word => {
-                let t = self.bump()?;
-                AttrValue::Word(self.text(&t))
-            }
-            _ => {
-                return Err(self.err(
-                    &self.tok,
-                    format!(
-                    "expected an attribute value (an integer, a list [..] or a dtype), found {}",
-                    self.describe(&self.tok)
-                ),
-                ))
-            }
-        };
-        Ok(Attr { name, tok, value })
-    }
-
     /// An integer token that fits in i64.
-    fn int(&self, t: &Token, what: &str) -> PResult<i64> {
+    pub(super) fn int(&self, t: &Token, what: &str) -> PResult<i64> {
         let s = self.text(t);
         s.parse::<i64>().map_err(|_| {
             if t.kind != Tok::Number || s.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
@@ -817,66 +486,6 @@ impl<'s> Parser<'s> {
                 self.err(t, format!("integer `{}` is out of range", clip(s)))
             }
         })
-    }
-
-    fn build_op(
-        &self,
-        kind: OpKind,
-        op_tok: &Token,
-        attrs: &[Attr<'s>],
-        literal: Option<RawLiteral>,
-        ty: &Type,
-    ) -> PResult<Op> {
-        let a = Attrs { p: self, op_tok, attrs };
-        let op = match kind {
-            OpKind::Constant => {
-                let lit = literal.ok_or_else(|| self.err(op_tok, "missing literal".into()))?;
-                Op::Constant { value: Arc::new(self.tensor(lit, ty)?) }
-            }
-            OpKind::Iota => Op::Iota { dtype: ty.dtype, shape: ty.shape.clone(), axis: a.axis()? },
-            OpKind::Unary(u) => Op::Unary(u),
-            OpKind::Binary(b) => Op::Binary(b),
-            OpKind::Compare(c) => Op::Compare(c),
-            OpKind::Select => Op::Select,
-            OpKind::Convert => Op::Convert { to: a.dtype("to")? },
-            OpKind::BroadcastInDim => {
-                Op::BroadcastInDim { shape: ty.shape.clone(), dims: a.dims("dims")? }
-            }
-            OpKind::Reshape => Op::Reshape { shape: ty.shape.clone() },
-            OpKind::Transpose => Op::Transpose { perm: a.dims("perm")? },
-            OpKind::Slice => {
-                let start = a.dims("start")?;
-                let limit = a.dims("limit")?;
-                let stride = match a.get("stride") {
-                    Some(_) => a.dims("stride")?,
-                    None => smallvec::smallvec![1; start.len()],
-                };
-                Op::Slice(Box::new(SliceAttrs { start, limit, stride }))
-            }
-            OpKind::Concatenate => Op::Concatenate { axis: a.axis()? },
-            OpKind::Pad => {
-                let low = a.sdims("low")?;
-                let high = a.sdims("high")?;
-                let interior = match a.get("interior") {
-                    Some(_) => a.dims("interior")?,
-                    None => smallvec::smallvec![0; low.len()],
-                };
-                Op::Pad(Box::new(PadAttrs { low, high, interior }))
-            }
-            OpKind::Reverse => Op::Reverse { axes: a.dims("axes")? },
-            OpKind::Reduce(kind) => Op::Reduce { kind, axes: a.dims("axes")? },
-            OpKind::Argmax => Op::Argmax { axis: a.axis()? },
-            OpKind::DotGeneral => Op::DotGeneral(Box::new(DotDims {
-                lhs_batch: a.dims("lhs_batch")?,
-                rhs_batch: a.dims("rhs_batch")?,
-                lhs_contract: a.dims("lhs_contract")?,
-                rhs_contract: a.dims("rhs_contract")?,
-            })),
-            OpKind::Gather => Op::Gather { axis: a.axis()? },
-            OpKind::ScatterAdd => Op::ScatterAdd { axis: a.axis()? },
-            OpKind::StopGradient => Op::StopGradient,
-        };
-        Ok(op)
     }
 
     // ---- types -----------------------------------------------------------
@@ -936,419 +545,5 @@ impl<'s> Parser<'s> {
         let ty = Type { dtype, shape: Shape(dims) };
         ty.shape.num_elements().ok()?;
         Some((ty, end))
-    }
-
-    // ---- literals --------------------------------------------------------
-
-    /// Reads a scalar or a nested list, without recursion. Canonical text
-    /// (nothing but elements, commas and brackets) takes a byte-level fast
-    /// path; anything else goes through the tokens, which give the errors.
-    fn literal(&mut self) -> PResult<RawLiteral> {
-        let start = self.tok;
-        match start.kind {
-            Tok::Number | Tok::Word => {
-                self.bump()?;
-                let leaves = vec![Span { start: start.start, end: start.end }];
-                return Ok(RawLiteral { start, leaves, shape: LiteralShape::Full(Dims::new()) });
-            }
-            Tok::LBracket => {}
-            _ => {
-                return Err(self.err(
-                    &start,
-                    format!(
-                        "expected a literal (a number, true, false, inf, nan or a list [..]), \
-                         found {}",
-                        self.describe(&start)
-                    ),
-                ))
-            }
-        }
-        if let Some((lit, end)) = self.fast_literal(start) {
-            self.lexer.seek(end);
-            self.bump()?;
-            return Ok(lit);
-        }
-        let mut reader = ShapeReader::new();
-        let mut leaves = Vec::new();
-        loop {
-            let t = self.tok;
-            let event = match t.kind {
-                Tok::LBracket => LitEvent::Open,
-                Tok::RBracket => LitEvent::Close,
-                Tok::Comma => LitEvent::Comma,
-                Tok::Number | Tok::Word => LitEvent::Element,
-                _ => LitEvent::Other,
-            };
-            let done =
-                reader.step(event).map_err(|e| self.err(&t, e.message(&self.describe(&t))))?;
-            if event == LitEvent::Element {
-                leaves.push(Span { start: t.start, end: t.end });
-            }
-            self.bump()?;
-            if done {
-                return Ok(RawLiteral { start, leaves, shape: reader.finish() });
-            }
-        }
-    }
-
-    /// The literal starting at `start` (a `[`) read straight from the bytes,
-    /// with the lexer's own number and word rules; `None` on anything the
-    /// token path should handle (whitespace, comments, errors). Returns the
-    /// literal and the offset after its last `]`.
-    fn fast_literal(&self, start: Token) -> Option<(RawLiteral, usize)> {
-        let bytes = self.src.as_bytes();
-        let mut pos = start.start;
-        let mut reader = ShapeReader::new();
-        let mut leaves = Vec::new();
-        loop {
-            let b = *bytes.get(pos)?;
-            let (event, end) = match b {
-                b'[' => (LitEvent::Open, pos + 1),
-                b']' => (LitEvent::Close, pos + 1),
-                b',' => (LitEvent::Comma, pos + 1),
-                b'0'..=b'9' => (LitEvent::Element, self.lexer.number_end(pos).ok()?),
-                b'-' => match bytes.get(pos + 1) {
-                    Some(c) if c.is_ascii_digit() => {
-                        (LitEvent::Element, self.lexer.number_end(pos).ok()?)
-                    }
-                    Some(c) if c.is_ascii_alphabetic() => {
-                        (LitEvent::Element, self.lexer.word_end(pos + 1))
-                    }
-                    _ => return None,
-                },
-                b if b.is_ascii_alphabetic() || b == b'_' => {
-                    (LitEvent::Element, self.lexer.word_end(pos))
-                }
-                _ => return None,
-            };
-            let done = reader.step(event).ok()?;
-            if event == LitEvent::Element {
-                leaves.push(Span { start: pos, end });
-            }
-            pos = end;
-            if done {
-                return Some((RawLiteral { start, leaves, shape: reader.finish() }, pos));
-            }
-        }
-    }
-
-    /// Checks a literal's shape against the written type and reads its
-    /// elements in that dtype.
-    fn tensor(&self, lit: RawLiteral, ty: &Type) -> PResult<Tensor> {
-        let dims = ty.dims();
-        let n = ty.shape.num_elements().map_err(|e| self.err(&lit.start, e.to_string()))?;
-        let mismatch = |spelled: &Dims| {
-            self.err(
-                &lit.start,
-                format!("the literal has shape {} but the type is {ty}", Shape(spelled.clone())),
-            )
-        };
-        let splat = match &lit.shape {
-            LiteralShape::Full(d) if d.is_empty() => {
-                if n > MAX_SPLAT_ELEMENTS {
-                    return Err(self.err(
-                        &lit.start,
-                        format!(
-                            "a scalar literal splatted to {ty} ({n} elements); \
-                             at most {MAX_SPLAT_ELEMENTS} are allowed"
-                        ),
-                    ));
-                }
-                true
-            }
-            LiteralShape::Full(d) => {
-                if d.as_slice() != dims {
-                    return Err(mismatch(d));
-                }
-                false
-            }
-            LiteralShape::Empty(d) => {
-                if d.len() > dims.len() || d.as_slice() != &dims[..d.len()] {
-                    return Err(mismatch(d));
-                }
-                false
-            }
-        };
-        let count = if splat { 1 } else { n };
-        if lit.leaves.len() != count {
-            return Err(self.err(
-                &lit.start,
-                format!("the literal has {} elements, {ty} holds {n}", lit.leaves.len()),
-            ));
-        }
-        macro_rules! read {
-            ($variant:ident, $leaf:ident) => {{
-                let mut v = Vec::with_capacity(n);
-                for &span in &lit.leaves {
-                    v.push(self.$leaf(&lit.start, span)?);
-                }
-                if splat {
-                    let x = v
-                        .first()
-                        .copied()
-                        .ok_or_else(|| self.err(&lit.start, "empty literal".into()))?;
-                    v.resize(n, x);
-                }
-                Data::$variant(v)
-            }};
-        }
-        let data = match ty.dtype {
-            DType::F32 => read!(F32, leaf_f32),
-            DType::F64 => read!(F64, leaf_f64),
-            DType::I32 => read!(I32, leaf_i32),
-            DType::I64 => read!(I64, leaf_i64),
-            DType::Bool => read!(Bool, leaf_bool),
-        };
-        Tensor::new(ty.shape.clone(), data).map_err(|e| self.err(&lit.start, e.to_string()))
-    }
-
-    fn leaf_f32(&self, lit: &Token, span: Span) -> PResult<f32> {
-        let t = &self.leaf_token(lit, span);
-        let bits = self.float_leaf(lit, t, "f32", 32)?;
-        match bits {
-            FloatLeaf::Bits(b) => u32::try_from(b).map(f32::from_bits).map_err(|_| {
-                self.err(&self.locate(lit, t), "NaN bit pattern wider than 32 bits".into())
-            }),
-            FloatLeaf::Text(s) => {
-                let x: f32 = s.parse().map_err(|_| self.bad_leaf(lit, t, "f32"))?;
-                if x.is_infinite() {
-                    return Err(self.err(
-                        &self.locate(lit, t),
-                        format!("`{}` is out of range for f32", clip(s)),
-                    ));
-                }
-                Ok(x)
-            }
-        }
-    }
-
-    fn leaf_f64(&self, lit: &Token, span: Span) -> PResult<f64> {
-        let t = &self.leaf_token(lit, span);
-        match self.float_leaf(lit, t, "f64", 64)? {
-            FloatLeaf::Bits(b) => Ok(f64::from_bits(b)),
-            FloatLeaf::Text(s) => {
-                let x: f64 = s.parse().map_err(|_| self.bad_leaf(lit, t, "f64"))?;
-                if x.is_infinite() {
-                    return Err(self.err(
-                        &self.locate(lit, t),
-                        format!("`{}` is out of range for f64", clip(s)),
-                    ));
-                }
-                Ok(x)
-            }
-        }
-    }
-
-    /// The special float words (`inf`, `-inf`, `nan`, `-nan`, `nan:0x...`)
-    /// as bit patterns; numbers are left as text for the dtype's own parser
-    /// (f32 is parsed directly, never through f64).
-    fn float_leaf(&self, lit: &Token, t: &Token, dt: &str, width: u32) -> PResult<FloatLeaf<'s>> {
-        let s = self.text(t);
-        if t.kind == Tok::Number {
-            return Ok(FloatLeaf::Text(s));
-        }
-        let (canonical, sign, inf) = if width == 32 {
-            (F32_CANONICAL_NAN as u64, 1u64 << 31, f32::INFINITY.to_bits() as u64)
-        } else {
-            (F64_CANONICAL_NAN, 1u64 << 63, f64::INFINITY.to_bits())
-        };
-        let bits = match s {
-            "inf" => inf,
-            "-inf" => inf | sign,
-            "nan" => canonical,
-            "-nan" => canonical | sign,
-            _ => {
-                let Some(hex) = s.strip_prefix("nan:0x") else {
-                    return Err(self.bad_leaf(lit, t, dt));
-                };
-                let digits = (width / 4) as usize;
-                let b = if hex.is_empty() || hex.len() > digits {
-                    None
-                } else {
-                    u64::from_str_radix(hex, 16).ok()
-                };
-                let b = b.ok_or_else(|| {
-                    self.err(
-                        &self.locate(lit, t),
-                        format!("`{}` needs 1 to {digits} hex digits for {dt}", clip(s)),
-                    )
-                })?;
-                let is_nan = if width == 32 {
-                    u32::try_from(b).is_ok_and(|b| f32::from_bits(b).is_nan())
-                } else {
-                    f64::from_bits(b).is_nan()
-                };
-                if !is_nan {
-                    return Err(self.err(
-                        &self.locate(lit, t),
-                        format!("`{}` is not a NaN bit pattern for {dt}", clip(s)),
-                    ));
-                }
-                b
-            }
-        };
-        Ok(FloatLeaf::Bits(bits))
-    }
-
-    fn leaf_i32(&self, lit: &Token, span: Span) -> PResult<i32> {
-        let t = &self.leaf_token(lit, span);
-        let s = self.text(t);
-        s.parse().map_err(|_| self.bad_int(lit, t, "i32"))
-    }
-
-    fn leaf_i64(&self, lit: &Token, span: Span) -> PResult<i64> {
-        let t = &self.leaf_token(lit, span);
-        let s = self.text(t);
-        s.parse().map_err(|_| self.bad_int(lit, t, "i64"))
-    }
-
-    fn leaf_bool(&self, lit: &Token, span: Span) -> PResult<bool> {
-        let t = &self.leaf_token(lit, span);
-        match self.text(t) {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            _ => Err(self.bad_leaf(lit, t, "bool")),
-        }
-    }
-
-    fn bad_leaf(&self, lit: &Token, t: &Token, dt: &str) -> Box<IrError> {
-        let what = match dt {
-            "bool" => "true or false",
-            "f32" | "f64" => "a float (like 1.5, -2e-3, inf, nan)",
-            _ => "an integer",
-        };
-        self.err(
-            &self.locate(lit, t),
-            format!("expected {what} for {dt}, found `{}`", clip(self.text(t))),
-        )
-    }
-
-    fn bad_int(&self, lit: &Token, t: &Token, dt: &str) -> Box<IrError> {
-        let s = self.text(t);
-        if t.kind == Tok::Number && s.bytes().all(|b| b == b'-' || b.is_ascii_digit()) {
-            self.err(
-                &self.locate(lit, t),
-                format!("integer `{}` is out of range for {dt}", clip(s)),
-            )
-        } else {
-            self.bad_leaf(lit, t, dt)
-        }
-    }
-
-    /// A token for a literal element (line and column left unknown until
-    /// an error needs them, see [`Parser::locate`]).
-    fn leaf_token(&self, lit: &Token, span: Span) -> Token {
-        let b = self.src.as_bytes();
-        let first = b.get(span.start).copied().unwrap_or(0);
-        let second = b.get(span.start + 1).copied().unwrap_or(0);
-        let number = first.is_ascii_digit() || (first == b'-' && second.is_ascii_digit());
-        let kind = if number { Tok::Number } else { Tok::Word };
-        Token { kind, start: span.start, end: span.end, line: lit.line, col: 0 }
-    }
-
-    /// `t` with the line and column it has in the source, counted from the
-    /// start of its literal.
-    #[cold]
-    fn locate(&self, lit: &Token, t: &Token) -> Token {
-        let between = self.src.get(lit.start..t.start).unwrap_or("");
-        let newlines = between.bytes().filter(|&b| b == b'\n').count();
-        let line = lit.line.saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
-        let col = match between.rfind('\n') {
-            Some(i) => between.len() - i,
-            None => lit.col as usize + between.len(),
-        };
-        Token { line, col: u32::try_from(col).unwrap_or(u32::MAX), ..*t }
-    }
-}
-
-enum FloatLeaf<'s> {
-    Bits(u64),
-    Text(&'s str),
-}
-
-/// Typed access to an instruction's attributes (already checked against
-/// the op's allowed names, so only missing ones and bad values fail here).
-struct Attrs<'a, 's> {
-    p: &'a Parser<'s>,
-    op_tok: &'a Token,
-    attrs: &'a [Attr<'s>],
-}
-
-impl<'s> Attrs<'_, 's> {
-    fn get(&self, name: &str) -> Option<&Attr<'s>> {
-        self.attrs.iter().find(|a| a.name == name)
-    }
-
-    fn require(&self, name: &str) -> PResult<&Attr<'s>> {
-        self.get(name).ok_or_else(|| {
-            let op = self.p.text(self.op_tok);
-            self.p.err(self.op_tok, format!("{op}: missing attribute `{name}`"))
-        })
-    }
-
-    fn axis(&self) -> PResult<usize> {
-        let a = self.require("axis")?;
-        match a.value {
-            AttrValue::Int(n) => usize::try_from(n)
-                .map_err(|_| self.p.err(&a.tok, format!("attribute `axis` is negative ({n})"))),
-            _ => Err(self.p.err(&a.tok, "attribute `axis` takes an integer".into())),
-        }
-    }
-
-    fn sdims(&self, name: &str) -> PResult<SDims> {
-        let a = self.require(name)?;
-        match &a.value {
-            AttrValue::List(l) => Ok(l.clone()),
-            _ => Err(self.p.err(&a.tok, format!("attribute `{name}` takes a list like [0,1]"))),
-        }
-    }
-
-    fn dims(&self, name: &str) -> PResult<Dims> {
-        let l = self.sdims(name)?;
-        l.iter()
-            .map(|&n| {
-                usize::try_from(n).map_err(|_| {
-                    let tok = self.get(name).map_or(*self.op_tok, |a| a.tok);
-                    self.p.err(&tok, format!("attribute `{name}` has a negative entry ({n})"))
-                })
-            })
-            .collect()
-    }
-
-    fn dtype(&self, name: &str) -> PResult<DType> {
-        let a = self.require(name)?;
-        match a.value {
-            AttrValue::Word(w) => DType::from_name(w).ok_or_else(|| {
-                self.p.err(
-                    &a.tok,
-                    format!("unknown dtype `{}` (expected f32, f64, i32, i64 or bool)", clip(w)),
-                )
-            }),
-            _ => Err(self.p.err(&a.tok, format!("attribute `{name}` takes a dtype"))),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn op_table_matches_op_names() {
-        let mut n = 0;
-        for name in Op::all_kinds() {
-            let kind = op_kind(name).unwrap_or_else(|| panic!("{name} missing"));
-            let op_name = match kind {
-                OpKind::Unary(u) => u.name(),
-                OpKind::Binary(b) => b.name(),
-                OpKind::Compare(c) => c.name(),
-                OpKind::Reduce(r) => r.name(),
-                _ => name,
-            };
-            assert_eq!(op_name, name);
-            n += 1;
-        }
-        assert_eq!(n, Op::all_kinds().len());
-        assert!(op_kind("parameter").is_none());
     }
 }
