@@ -56,16 +56,34 @@ fn ratios() {
     let cases: Vec<(&str, gradlift::Function, Vec<usize>)> = vec![
         (
             "kinematics",
-            trace("k", kinematics_loss, &[f32t(&[1, 2]), f32t(&[1, 2]), f32t(&[1, 2]), f32t(&[10, 1]), f32t(&[10, 2])]).unwrap(),
+            trace(
+                "k",
+                kinematics_loss,
+                &[f32t(&[1, 2]), f32t(&[1, 2]), f32t(&[1, 2]), f32t(&[10, 1]), f32t(&[10, 2])],
+            )
+            .unwrap(),
             vec![0, 1, 2],
         ),
-        ("softcut", trace("s", softcut, &[f32t(&[]), f32t(&[500]), f32t(&[10000])]).unwrap(), vec![0]),
+        (
+            "softcut",
+            trace("s", softcut, &[f32t(&[]), f32t(&[500]), f32t(&[10000])]).unwrap(),
+            vec![0],
+        ),
         (
             "drift",
             trace(
                 "d",
                 drift,
-                &[f32t(&[100, 1]), f32t(&[100, 1]), f32t(&[100]), f32t(&[50, 100]), f32t(&[50]), f32t(&[2, 50]), f32t(&[2]), f32t(&[100])],
+                &[
+                    f32t(&[100, 1]),
+                    f32t(&[100, 1]),
+                    f32t(&[100]),
+                    f32t(&[50, 100]),
+                    f32t(&[50]),
+                    f32t(&[2, 50]),
+                    f32t(&[2]),
+                    f32t(&[100]),
+                ],
             )
             .unwrap(),
             vec![1, 2, 3, 4, 5, 6],
@@ -87,7 +105,9 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     for n in [1_000, 10_000, 100_000] {
         let f = trace("p", program(n), &ty).unwrap();
-        g.bench_with_input(BenchmarkId::from_parameter(n), &f, |b, f| b.iter(|| ad::grad(f, &[0, 1], 0).unwrap()));
+        g.bench_with_input(BenchmarkId::from_parameter(n), &f, |b, f| {
+            b.iter(|| ad::grad(f, &[0, 1], 0).unwrap())
+        });
     }
     g.finish();
 }

@@ -36,7 +36,9 @@ fn bench(c: &mut Criterion) {
     g.bench_function("print", |b| b.iter(|| print_module(&m)));
     g.bench_function("parse", |b| b.iter(|| parse_module(&text, "big.gir").unwrap()));
     g.bench_function("verify", |b| b.iter(|| verify_function(&f).unwrap()));
-    g.bench_function("interpret", |b| b.iter(|| eval_function(&f, std::slice::from_ref(&x)).unwrap()));
+    g.bench_function("interpret", |b| {
+        b.iter(|| eval_function(&f, std::slice::from_ref(&x)).unwrap())
+    });
     g.finish();
 }
 
