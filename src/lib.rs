@@ -64,11 +64,13 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+mod custom;
 pub mod error;
 mod ops;
 mod trace;
 mod transforms;
 
+pub use custom::{custom_jvp, select_safe, straight_through};
 pub use error::Error;
 pub use gradlift_ir as ir;
 pub use gradlift_ir::{

@@ -6,6 +6,7 @@ pub mod ad;
 pub mod emit;
 pub mod error;
 pub mod fusion;
+pub mod inline;
 mod ir_loc;
 pub mod passes;
 

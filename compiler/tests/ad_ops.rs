@@ -596,6 +596,28 @@ fn cases() -> Vec<Case> {
         },
     ];
     c.push(Case {
+        name: "custom_jvp (sin with its derivative as a rule)",
+        params: vec![spread(&[3], -2.0, 2.0, 0.3)],
+        build: |f, p| {
+            let ty = Type::new(DType::F64, Shape::new(&[3]));
+            let mut primal = Function::new("rule_sin");
+            let x = primal.add_param(None, ty.clone())?;
+            let y = un(&mut primal, UnaryOp::Sin, x)?;
+            primal.set_results(vec![y])?;
+            let mut jvp = Function::new("rule_sin_jvp");
+            let x = jvp.add_param(None, ty.clone())?;
+            let t = jvp.add_param(None, ty)?;
+            let y = un(&mut jvp, UnaryOp::Sin, x)?;
+            let c = un(&mut jvp, UnaryOp::Cos, x)?;
+            let dy = bin(&mut jvp, BinaryOp::Mul, c, t)?;
+            jvp.set_results(vec![y, dy])?;
+            let rule = Arc::new(gradlift_ir::CustomRule { primal, jvp });
+            let z = push(f, Op::CustomJvp(rule), &[p[0]])?;
+            Ok(vec![bin(f, BinaryOp::Mul, z, p[0])?])
+        },
+        order: 3,
+    });
+    c.push(Case {
         name: "transcendental chain",
         params: vec![spread(&[2, 2], 0.2, 1.2, 0.1)],
         build: |f, p| {

@@ -19,7 +19,8 @@ pub use dtype::DType;
 pub use error::{IrError, Loc};
 pub use graph::{Args, Function, Module, Node, Value};
 pub use op::{
-    BinaryOp, CompareOp, DotDims, Linearity, Op, PadAttrs, ReduceKind, SliceAttrs, UnaryOp,
+    BinaryOp, CompareOp, CustomRule, DotDims, Linearity, Op, PadAttrs, ReduceKind, SliceAttrs,
+    UnaryOp,
 };
 pub use tensor::{Data, Element, Tensor};
 pub use types::{Dims, Shape, Type};

@@ -70,6 +70,35 @@ pub enum Op {
     ScatterAdd { axis: usize },
     /// `stop_gradient %x`: identity whose derivative is zero.
     StopGradient,
+    /// `custom_jvp %args... : TYPE { func @primal ... func @jvp ... }`: calls
+    /// the rule's primal function; differentiating it uses the rule's JVP
+    /// function instead of the primal's own ops (straight-through
+    /// estimators, relaxations, numerically safer derivatives).
+    CustomJvp(Arc<CustomRule>),
+}
+
+/// A function with a user-defined derivative.
+///
+/// `primal` maps the operands to one result. `jvp` takes the primal
+/// operands followed by one tangent per operand and returns the primal
+/// result and its tangent; the tangent must be linear in the input tangents
+/// (as in JAX) so that reverse mode can transpose it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomRule {
+    pub primal: crate::graph::Function,
+    pub jvp: crate::graph::Function,
+}
+
+// Function equality is structural and bitwise on constants: an equivalence.
+impl Eq for CustomRule {}
+
+impl std::hash::Hash for CustomRule {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.primal.name().hash(state);
+        self.primal.len().hash(state);
+        self.jvp.name().hash(state);
+        self.jvp.len().hash(state);
+    }
 }
 
 /// `slice` attributes.
@@ -439,6 +468,7 @@ impl Op {
             Op::Gather { .. } => "gather",
             Op::ScatterAdd { .. } => "scatter_add",
             Op::StopGradient => "stop_gradient",
+            Op::CustomJvp(_) => "custom_jvp",
         }
     }
 
@@ -461,6 +491,7 @@ impl Op {
             }
             Op::Select | Op::ScatterAdd { .. } => Arity::Exactly(3),
             Op::Concatenate { .. } => Arity::AtLeast(1),
+            Op::CustomJvp(rule) => Arity::Exactly(rule.primal.num_params()),
         }
     }
 
@@ -488,7 +519,8 @@ impl Op {
             | Op::Argmax { .. }
             | Op::DotGeneral(_)
             | Op::Gather { .. }
-            | Op::ScatterAdd { .. } => false,
+            | Op::ScatterAdd { .. }
+            | Op::CustomJvp(_) => false,
         }
     }
 
@@ -521,6 +553,7 @@ impl Op {
                 ReduceKind::Max | ReduceKind::Min | ReduceKind::Prod => Linearity::NonLinear,
             },
             Op::DotGeneral(_) => Linearity::Bilinear,
+            Op::CustomJvp(_) => Linearity::NonLinear,
         }
     }
 
@@ -544,6 +577,7 @@ impl Op {
             "gather",
             "scatter_add",
             "stop_gradient",
+            "custom_jvp",
         ];
         v.extend(UnaryOp::ALL.iter().map(|u| u.name()));
         v.extend(BinaryOp::ALL.iter().map(|b| b.name()));

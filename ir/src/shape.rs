@@ -129,6 +129,7 @@ pub fn infer(op: &Op, args: &[&Type]) -> Result<Type, IrError> {
             args[0].clone()
         }
         Op::StopGradient => args[0].clone(),
+        Op::CustomJvp(rule) => custom_rule(rule, args).map_err(err)?,
     };
     ty.shape.num_elements()?;
     Ok(ty)
@@ -326,4 +327,35 @@ fn gather_shape(x: &Type, idx: &Type, axis: usize) -> Result<Shape, String> {
         return Err(format!("result shape {} is too large", Shape(out)));
     }
     Ok(Shape(out))
+}
+
+/// A custom rule's functions fit each other and the operands.
+fn custom_rule(rule: &crate::op::CustomRule, args: &[&Type]) -> Result<Type, String> {
+    let (p, j) = (&rule.primal, &rule.jvp);
+    if p.results().len() != 1 {
+        return Err(format!("the primal function @{} must return one value", p.name()));
+    }
+    let params = p.param_types();
+    for (i, (a, want)) in args.iter().zip(&params).enumerate() {
+        if *a != want {
+            return Err(format!("operand {i} has type {a}, @{} expects {want}", p.name()));
+        }
+    }
+    let out = p.ty(p.results()[0]).clone();
+    let mut jvp_params = params.clone();
+    jvp_params.extend(params.iter().cloned());
+    if j.param_types() != jvp_params {
+        return Err(format!(
+            "the jvp function @{} must take the primal operands then one tangent per operand ({} parameters)",
+            j.name(),
+            jvp_params.len()
+        ));
+    }
+    if j.result_types() != vec![out.clone(), out.clone()] {
+        return Err(format!(
+            "the jvp function @{} must return (primal result, tangent), both {out}",
+            j.name()
+        ));
+    }
+    Ok(out)
 }

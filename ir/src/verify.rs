@@ -29,8 +29,22 @@ pub fn verify_module(m: &Module) -> Result<(), IrError> {
     Ok(())
 }
 
-/// Verifies one function.
+/// Verifies one function (and the functions of its `custom_jvp` rules).
 pub fn verify_function(f: &Function) -> Result<(), IrError> {
+    verify_nested(f, 0)
+}
+
+/// Custom rules nest; a limit keeps this shallow whatever the input.
+const MAX_RULE_DEPTH: usize = 64;
+
+fn verify_nested(f: &Function, depth: usize) -> Result<(), IrError> {
+    if depth > MAX_RULE_DEPTH {
+        return Err(IrError::Verify {
+            func: f.name().to_string(),
+            msg: format!("custom_jvp rules nest more than {MAX_RULE_DEPTH} deep"),
+            loc: None,
+        });
+    }
     let fail = |v: usize, msg: String| IrError::Verify {
         func: f.name().to_string(),
         msg,
@@ -79,6 +93,10 @@ pub fn verify_function(f: &Function) -> Result<(), IrError> {
                 ));
             }
             tys.push(f.ty(a));
+        }
+        if let Op::CustomJvp(rule) = &node.op {
+            verify_nested(&rule.primal, depth + 1)?;
+            verify_nested(&rule.jvp, depth + 1)?;
         }
         let want = shape::infer(&node.op, &tys).map_err(|e| e.with_loc(f.loc(v).cloned()))?;
         if want != node.ty {

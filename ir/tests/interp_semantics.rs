@@ -327,14 +327,14 @@ fn broadcast_transpose_slice_reverse() {
     assert_bits(as_f32(&b), &[1.0, 1.0, 2.0, 2.0, 1.0, 1.0, 2.0, 2.0, 1.0, 1.0, 2.0, 2.0]);
     // Result dim i is operand dim perm[i]: [2,3] -> [3,2].
     let x = f32s(&[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
-    let t = run(Op::Transpose { perm: dims(&[1, 0]) }, &[x.clone()]);
+    let t = run(Op::Transpose { perm: dims(&[1, 0]) }, std::slice::from_ref(&x));
     assert_bits(as_f32(&t), &[1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
     let attrs = gradlift_ir::SliceAttrs {
         start: dims(&[0, 1]),
         limit: dims(&[2, 3]),
         stride: dims(&[1, 2]),
     };
-    let s = run(Op::Slice(Box::new(attrs)), &[x.clone()]);
+    let s = run(Op::Slice(Box::new(attrs)), std::slice::from_ref(&x));
     assert_bits(as_f32(&s), &[2.0, 5.0]);
     let r = run(Op::Reverse { axes: dims(&[1]) }, &[x]);
     assert_bits(as_f32(&r), &[3.0, 2.0, 1.0, 6.0, 5.0, 4.0]);
@@ -512,7 +512,7 @@ fn results_may_repeat_and_may_be_parameters_or_constants() {
     let r = f.push(Op::Reshape { shape: Shape::new(&[1, 2]) }, &[sg], None).unwrap();
     f.set_results(vec![x, r, k, r, x]).unwrap();
     let a = f32s(&[2], &[1.0, 2.0]);
-    let out = eval_function(&f, &[a.clone()]).unwrap();
+    let out = eval_function(&f, std::slice::from_ref(&a)).unwrap();
     assert_eq!(out.len(), 5);
     assert_eq!(out[0], a);
     assert_eq!(out[1], f32s(&[1, 2], &[1.0, 2.0]));

@@ -85,6 +85,17 @@ pub(crate) fn jvp_rule(
             Some(d) => Some(e.op(op.clone(), &[d, x[1]])?),
             None => None,
         },
+        // The user's rule, inlined: its tangent output (its primal output
+        // duplicates `y` and is left to dead-code removal).
+        Op::CustomJvp(rule) => {
+            let mut args: Vec<Value> = x.to_vec();
+            for (xi, di) in x.iter().zip(dx) {
+                let ty = e.ty(*xi);
+                args.push(e.materialize(*di, &ty)?);
+            }
+            let outs = crate::inline::inline(e, &rule.jvp, &args)?;
+            Some(outs[1])
+        }
         Op::ScatterAdd { .. } => {
             let (tx, tu) = (e.ty(x[0]), e.ty(x[2]));
             let d = e.materialize(dx[0], &tx)?;

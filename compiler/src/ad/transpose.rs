@@ -257,7 +257,8 @@ pub(crate) fn transpose_rule(
         | Op::Iota { .. }
         | Op::Compare(_)
         | Op::Argmax { .. }
-        | Op::StopGradient => return Err(not_linear(op)),
+        | Op::StopGradient
+        | Op::CustomJvp(_) => return Err(not_linear(op)),
     }
     // Only linear operands receive cotangents.
     for (c, a) in cts.iter_mut().zip(args) {

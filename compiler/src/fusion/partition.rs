@@ -47,7 +47,9 @@ fn classify(f: &Function, v: Value) -> Class {
         | Op::ScatterAdd { .. }
         | Op::Pad(_)
         | Op::Concatenate { .. }
-        | Op::Argmax { .. } => Class::Library,
+        | Op::Argmax { .. }
+        // `fuse` inlines custom rules first; one left over runs as a call.
+        | Op::CustomJvp(_) => Class::Library,
     }
 }
 
@@ -321,6 +323,8 @@ impl<'f> Partition<'f> {
 
 /// Fuses `f` into kernels and library calls.
 pub fn fuse(f: &Function) -> Result<FusedProgram, CompileError> {
+    let inlined = crate::inline::inline_custom_rules(f)?;
+    let f = &inlined;
     let mut p = Partition::new(f);
     for v in (f.num_params()..f.len()).rev() {
         p.place(v);

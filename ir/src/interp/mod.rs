@@ -224,6 +224,11 @@ fn eval_op(node: &Node, ins: &[&Tensor]) -> Result<Data, IrError> {
         Op::Gather { axis } => indexing::gather(arg(0)?, arg(1)?, *axis),
         Op::ScatterAdd { axis } => indexing::scatter_add(arg(0)?, arg(1)?, arg(2)?, *axis),
         Op::StopGradient => Ok(arg(0)?.data().clone()),
+        Op::CustomJvp(rule) => {
+            let args: Vec<Tensor> = ins.iter().map(|t| (*t).clone()).collect();
+            let mut out = eval_function(&rule.primal, &args)?;
+            out.pop().map(Tensor::into_data).ok_or_else(|| internal("custom_jvp: no result".into()))
+        }
     }
 }
 

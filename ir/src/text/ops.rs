@@ -48,6 +48,7 @@ pub(super) enum OpKind {
     Gather,
     ScatterAdd,
     StopGradient,
+    CustomJvp,
 }
 
 /// The op named `name` (a test checks this table against `Op::name`).
@@ -69,6 +70,7 @@ pub(super) fn op_kind(name: &str) -> Option<OpKind> {
         "gather" => OpKind::Gather,
         "scatter_add" => OpKind::ScatterAdd,
         "stop_gradient" => OpKind::StopGradient,
+        "custom_jvp" => OpKind::CustomJvp,
         "neg" => OpKind::Unary(UnaryOp::Neg),
         "abs" => OpKind::Unary(UnaryOp::Abs),
         "sign" => OpKind::Unary(UnaryOp::Sign),
@@ -132,7 +134,8 @@ pub(super) fn allowed_attrs(kind: OpKind) -> &'static [&'static str] {
         | OpKind::Compare(_)
         | OpKind::Select
         | OpKind::Reshape
-        | OpKind::StopGradient => &[],
+        | OpKind::StopGradient
+        | OpKind::CustomJvp => &[],
     }
 }
 
@@ -247,6 +250,8 @@ impl<'s> Parser<'s> {
             OpKind::Gather => Op::Gather { axis: a.axis()? },
             OpKind::ScatterAdd => Op::ScatterAdd { axis: a.axis()? },
             OpKind::StopGradient => Op::StopGradient,
+            // Built by the instruction parser once its region is read.
+            OpKind::CustomJvp => return Err(self.err(op_tok, "custom_jvp needs a region".into())),
         };
         Ok(op)
     }

@@ -17,7 +17,7 @@ use smallvec::SmallVec;
 use crate::dtype::DType;
 use crate::error::{IrError, Loc};
 use crate::graph::{Args, Function, Module, Value};
-use crate::op::SDims;
+use crate::op::{CustomRule, Op, SDims};
 use crate::types::{Dims, Shape, Type};
 
 use super::lexer::{clip, parse_error, Lexer, PResult, Tok, Token};
@@ -31,6 +31,10 @@ pub const MAX_RANK: usize = 64;
 /// The most elements a scalar literal may be splatted to
 /// (`constant 0.0 : f32[1000,1000]`); larger constants must be written out.
 pub const MAX_SPLAT_ELEMENTS: usize = 1 << 24;
+
+/// How deep `custom_jvp` regions may nest (each level is a nested
+/// function; the limit keeps parsing, printing and verifying them shallow).
+pub const MAX_NESTING: usize = 16;
 
 /// Parses a `.gir` module (zero or more functions). `file_name` goes into
 /// error messages and into the source location of every instruction.
@@ -133,6 +137,8 @@ pub(super) struct Parser<'s> {
     pub(super) lexer: Lexer<'s>,
     /// The current (not yet consumed) token.
     pub(super) tok: Token,
+    /// How many `custom_jvp` regions enclose the current position.
+    depth: usize,
 }
 
 /// A list of integers in canonical form (`[1,-2,3]`, no spaces, at most
@@ -182,7 +188,7 @@ impl<'s> Parser<'s> {
     fn new(src: &'s str, file: &'s str) -> PResult<Parser<'s>> {
         let mut lexer = Lexer::new(src, file);
         let tok = lexer.next_token()?;
-        Ok(Parser { src, file, loc_file: Arc::from(file), lexer, tok })
+        Ok(Parser { src, file, loc_file: Arc::from(file), lexer, tok, depth: 0 })
     }
 
     /// Consumes the current token and returns it.
@@ -444,7 +450,10 @@ impl<'s> Parser<'s> {
         }
         self.bump()?;
         let (ty, ty_tok) = self.ty()?;
-        let op = self.build_op(kind, &op_tok, &attrs, literal, &ty)?;
+        let op = match kind {
+            OpKind::CustomJvp => Op::CustomJvp(Arc::new(self.custom_region(&op_tok)?)),
+            _ => self.build_op(kind, &op_tok, &attrs, literal, &ty)?,
+        };
         if !op.arity().accepts(args.len()) {
             let want = match op.arity() {
                 crate::op::Arity::Exactly(n) => format!("{n}"),
@@ -474,6 +483,23 @@ impl<'s> Parser<'s> {
         }
         env.insert(name, v);
         Ok(())
+    }
+
+    /// The region of a `custom_jvp`: `{ func @primal ... func @jvp ... }`.
+    fn custom_region(&mut self, op_tok: &Token) -> PResult<CustomRule> {
+        if self.depth >= MAX_NESTING {
+            return Err(
+                self.err(op_tok, format!("custom_jvp regions nest at most {MAX_NESTING} deep"))
+            );
+        }
+        self.expect(Tok::LBrace, "`{` and the custom_jvp's primal and jvp functions")?;
+        self.depth += 1;
+        let mut seen = HashMap::new();
+        let primal = self.function(&mut seen)?;
+        let jvp = self.function(&mut seen)?;
+        self.depth -= 1;
+        self.expect(Tok::RBrace, "`}` after the custom_jvp's two functions")?;
+        Ok(CustomRule { primal, jvp })
     }
 
     /// An integer token that fits in i64.

@@ -127,6 +127,20 @@ fn write_function(out: &mut String, f: &Function, opts: &PrintOptions) {
         write_attrs(out, &node.op, &mut sep);
         out.push_str(" : ");
         write_type(out, &node.ty);
+        if let Op::CustomJvp(rule) = &node.op {
+            // The rule's functions, as a nested region.
+            out.push_str(" {\n");
+            for g in [&rule.primal, &rule.jvp] {
+                let mut inner = String::new();
+                write_function(&mut inner, g, opts);
+                for line in inner.lines() {
+                    out.push_str("    ");
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+            out.push_str("  }");
+        }
         if opts.locs {
             if let Some(loc) = f.loc(v) {
                 // A control character (a newline) in a file name would end
@@ -216,7 +230,8 @@ fn write_attrs(out: &mut String, op: &Op, sep: &mut dyn FnMut(&mut String)) {
         | Op::Compare(_)
         | Op::Select
         | Op::Reshape { .. }
-        | Op::StopGradient => {}
+        | Op::StopGradient
+        | Op::CustomJvp(_) => {}
     }
 }
 
