@@ -145,6 +145,22 @@ fn instances(
             }
         }
         "stop_gradient" => out.push((Op::StopGradient, vec![t])),
+        "custom_jvp" => {
+            if t.dtype.is_numeric() {
+                let mut primal = gradlift_ir::Function::new("p");
+                let x = primal.add_param(None, t.clone()).unwrap();
+                let y = primal.push(Op::Unary(UnaryOp::Neg), &[x], None).unwrap();
+                primal.set_results(vec![y]).unwrap();
+                let mut jvp = gradlift_ir::Function::new("j");
+                let x = jvp.add_param(None, t.clone()).unwrap();
+                let dx = jvp.add_param(None, t.clone()).unwrap();
+                let y = jvp.push(Op::Unary(UnaryOp::Neg), &[x], None).unwrap();
+                let dy = jvp.push(Op::Unary(UnaryOp::Neg), &[dx], None).unwrap();
+                jvp.set_results(vec![y, dy]).unwrap();
+                let rule = Arc::new(gradlift_ir::CustomRule { primal, jvp });
+                out.push((Op::CustomJvp(rule), vec![t]));
+            }
+        }
         name => {
             if let Some(u) = UnaryOp::ALL.iter().find(|u| u.name() == name) {
                 out.push((Op::Unary(*u), vec![t]));

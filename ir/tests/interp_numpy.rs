@@ -353,7 +353,9 @@ fn fixtures_cover_every_op_and_dtype() {
     }
     let kinds = Op::all_kinds();
     let mut missing = Vec::new();
-    for kind in &kinds {
+    // custom_jvp calls a user function: no numpy counterpart; its semantics
+    // (evaluate the primal function) are tested in interp_semantics.rs.
+    for kind in kinds.iter().filter(|k| **k != "custom_jvp") {
         let mut want = BTreeSet::new();
         for a in DType::ALL {
             for b in DType::ALL {

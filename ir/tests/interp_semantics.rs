@@ -587,3 +587,27 @@ fn verifier_rejects_an_empty_function() {
     let err = gradlift_ir::verify::verify_function(&f).unwrap_err().to_string();
     assert!(err.contains("at least one value"), "{err}");
 }
+
+/// custom_jvp evaluates its primal function (the rule is for transforms).
+#[test]
+fn custom_jvp_evaluates_its_primal_function() {
+    use gradlift_ir::{CustomRule, Function, Op, Type, UnaryOp};
+    use std::sync::Arc;
+    let ty = Type::new(gradlift_ir::DType::F32, [3]);
+    let mut primal = Function::new("p");
+    let x = primal.add_param(None, ty.clone()).unwrap();
+    let y = primal.push(Op::Unary(UnaryOp::Exp), &[x], None).unwrap();
+    primal.set_results(vec![y]).unwrap();
+    let mut jvp = Function::new("j");
+    let x = jvp.add_param(None, ty.clone()).unwrap();
+    let t = jvp.add_param(None, ty.clone()).unwrap();
+    let y = jvp.push(Op::Unary(UnaryOp::Exp), &[x], None).unwrap();
+    jvp.set_results(vec![y, t]).unwrap();
+    let mut f = Function::new("f");
+    let a = f.add_param(None, ty).unwrap();
+    let c = f.push(Op::CustomJvp(Arc::new(CustomRule { primal, jvp })), &[a], None).unwrap();
+    f.set_results(vec![c]).unwrap();
+    let x = gradlift_ir::Tensor::from_slice([3], &[0.0f32, 1.0, -2.0]).unwrap();
+    let out = eval_function(&f, std::slice::from_ref(&x)).unwrap();
+    assert_eq!(out[0].to_vec::<f32>().unwrap(), vec![1.0, 1f32.exp(), (-2f32).exp()]);
+}

@@ -70,7 +70,10 @@ fn every_op_and_special_value_appears() {
             }
         }
     }
-    let missing: Vec<_> = Op::all_kinds().into_iter().filter(|k| !ops.contains(k)).collect();
+    // Random graphs hold no custom rules (user functions); their text form
+    // is tested with traced rules in tests/custom_rules.rs.
+    let missing: Vec<_> =
+        Op::all_kinds().into_iter().filter(|k| !ops.contains(k) && *k != "custom_jvp").collect();
     assert!(missing.is_empty(), "ops never generated: {missing:?}");
     assert_eq!(dtypes.len(), DType::ALL.len());
     for (what, seen) in [
