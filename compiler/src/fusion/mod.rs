@@ -22,7 +22,8 @@
 
 mod eval;
 mod partition;
-// mod print;
+mod print;
+mod split;
 
 use std::sync::Arc;
 
@@ -30,7 +31,8 @@ use gradlift_ir::{Function, Loc, Op, Tensor, Type};
 
 pub use eval::eval_fused;
 pub use partition::fuse;
-// pub use print::print_fused;
+pub use print::print_fused;
+pub use split::split_reductions;
 
 /// Index of a buffer (a materialised value) of a fused program.
 pub type BufId = usize;
@@ -61,6 +63,9 @@ pub enum KernelKind {
     /// The roots are reductions over these axes of operands of one shape
     /// (side outputs, if any, have that shape).
     Reduce,
+    /// Every value is small (at most a few hundred elements): any mix of
+    /// shapes, reductions included, computed op by op in one call.
+    Small,
 }
 
 /// One step of a fused program.

@@ -64,6 +64,8 @@ struct KernelBuild {
     axes: Option<Vec<usize>>,
     /// Merged into another kernel (see `Partition::find`).
     merged_into: Option<usize>,
+    /// Every value is small: computed op by op, any mix of shapes.
+    small: bool,
 }
 
 struct Partition<'f> {
@@ -80,6 +82,16 @@ struct Partition<'f> {
 /// Nodes a dependency walk may visit before giving up (and refusing the
 /// merge it was checking): keeps fusion linear on huge graphs.
 const WALK_LIMIT: usize = 20_000;
+
+/// Iteration spaces below this many elements are "small": recomputing a
+/// value per element costs less than launching another kernel.
+const SMALL_KERNEL: usize = 4096;
+
+/// Values of at most this many elements may go into "small" kernels.
+const SMALL_VALUE: usize = 256;
+
+/// How many later kernels horizontal fusion compares each kernel with.
+const HORIZONTAL_WINDOW: usize = 64;
 
 impl<'f> Partition<'f> {
     fn new(f: &'f Function) -> Partition<'f> {
@@ -119,6 +131,7 @@ impl<'f> Partition<'f> {
             space,
             axes,
             merged_into: None,
+            small: false,
         });
         self.member_of[root].push(k);
         self.materialized[root] = true;
@@ -192,8 +205,11 @@ impl<'f> Partition<'f> {
     fn independent(&self, a: usize, b: usize) -> bool {
         let mut inside = self.kernels[a].members.clone();
         inside.extend(self.kernels[b].members.iter().copied());
-        !self.reaches(a, &inside, &self.kernels[b].members)
-            && !self.reaches(b, &inside, &self.kernels[a].members)
+        // Only outputs (roots) are read across kernels; a path into a
+        // kernel's other members is through a duplicated cheap node, which
+        // every kernel recomputes for itself.
+        !self.reaches(a, &inside, &self.kernels[b].roots)
+            && !self.reaches(b, &inside, &self.kernels[a].roots)
     }
 
     fn same_space(&self, a: usize, b: usize) -> bool {
@@ -232,6 +248,116 @@ impl<'f> Partition<'f> {
         self.kernels[k].roots.insert(v as u32);
         self.materialized[v] = true;
         true
+    }
+
+    /// Would fusing an expensive value of `size` elements into kernel `k`
+    /// recompute it many times over (per element of a much larger
+    /// iteration space)? Small kernels recompute rather than pay for
+    /// another kernel.
+    fn recompute_is_costly(&self, size: usize, k: usize) -> bool {
+        let space = self.kernels[k].space.size();
+        size < space && space >= SMALL_KERNEL
+    }
+
+    /// Is every value kernel `k` touches (its members and their operands)
+    /// at most `SMALL_VALUE` elements?
+    fn is_small(&self, k: usize) -> bool {
+        self.kernels[k].members.iter().all(|&m| {
+            let v = Value::from_index(m as usize);
+            self.f.ty(v).shape.size() <= SMALL_VALUE
+                && self.f.args(v).iter().all(|a| self.f.ty(*a).shape.size() <= SMALL_VALUE)
+        })
+    }
+
+    /// Small-kernel fusion: kernels whose values are all tiny (scalar
+    /// losses, optimiser updates of small parameters, the whole of a
+    /// small model) merge into "small" kernels, computed op by op, so a
+    /// tiny training step is one kernel call rather than a dozen. Producer
+    /// and consumer kernels merge too, as long as no path between them
+    /// leaves the pair (that would be a cycle).
+    fn merge_small(&mut self) {
+        let mut small: Vec<usize> =
+            (0..self.kernels.len()).filter(|&k| self.kernels[k].merged_into.is_none() && self.is_small(k)).collect();
+        // Topological order of first members, so groups grow forward.
+        small.sort_by_key(|&k| self.kernels[k].members.iter().next().copied().unwrap_or(0));
+        let mut groups: Vec<usize> = Vec::new();
+        for k in small {
+            self.kernels[k].small = true;
+            let mut joined = false;
+            for &g in groups.iter().rev().take(HORIZONTAL_WINDOW) {
+                if self.independent(g, k) {
+                    self.merge(g, k);
+                    joined = true;
+                    break;
+                }
+            }
+            if !joined {
+                groups.push(k);
+            }
+        }
+    }
+
+    /// After merges, a kernel's outputs are exactly the members read from
+    /// outside it: by a library call, as a function result, or by another
+    /// kernel that does not compute the value itself.
+    fn recompute_roots(&mut self) {
+        for k in 0..self.kernels.len() {
+            if self.kernels[k].merged_into.is_some() {
+                continue;
+            }
+            let mut roots = BTreeSet::new();
+            for &m in &self.kernels[k].members {
+                // Constants read from outside have constant buffers.
+                if classify(self.f, Value::from_index(m as usize)) == Class::Constant {
+                    continue;
+                }
+                let mut needed = self.is_result[m as usize];
+                for &u in &self.users[m as usize] {
+                    let owners: Vec<usize> = self.member_of[u as usize].iter().map(|&o| self.find(o)).collect();
+                    if owners.contains(&k) {
+                        continue;
+                    }
+                    if owners.is_empty() {
+                        needed = true;
+                    }
+                    for o in owners {
+                        if !self.kernels[o].members.contains(&m) {
+                            needed = true;
+                        }
+                    }
+                }
+                if needed {
+                    roots.insert(m);
+                }
+            }
+            self.kernels[k].roots = roots;
+        }
+    }
+
+    /// Horizontal fusion: merges independent loop kernels over the same
+    /// iteration space (e.g. the per-parameter updates of an optimiser
+    /// step), so one loop nest does the work of several. Bounded: each
+    /// kernel is compared with at most `HORIZONTAL_WINDOW` candidates.
+    fn merge_horizontally(&mut self) {
+        let live: Vec<usize> = (0..self.kernels.len())
+            .filter(|&k| {
+                let kb = &self.kernels[k];
+                kb.merged_into.is_none() && kb.axes.is_none() && !kb.small
+            })
+            .collect();
+        for (i, &a) in live.iter().enumerate() {
+            if self.kernels[a].merged_into.is_some() {
+                continue;
+            }
+            for &b in live[i + 1..].iter().take(HORIZONTAL_WINDOW) {
+                if self.kernels[b].merged_into.is_some() || !self.same_space(a, b) {
+                    continue;
+                }
+                if self.independent(a, b) {
+                    self.merge(a, b);
+                }
+            }
+        }
     }
 
     fn place(&mut self, v: usize) {
@@ -277,7 +403,7 @@ impl<'f> Partition<'f> {
             }
             1 => {
                 let k = ks[0];
-                if class == Class::Expensive && size < self.kernels[k].space.size() {
+                if class == Class::Expensive && self.recompute_is_costly(size, k) {
                     // Compute once at its own size rather than per element.
                     self.new_kernel(v, self.space_of(v), None);
                 } else {
@@ -304,7 +430,7 @@ impl<'f> Partition<'f> {
                     self.merge(first, k);
                 }
                 let (ks, _) = self.consumers(v);
-                if ks.len() == 1 && size >= self.kernels[ks[0]].space.size() {
+                if ks.len() == 1 && !self.recompute_is_costly(size, ks[0]) {
                     self.add_member(ks[0], v);
                     return;
                 }
@@ -324,11 +450,16 @@ impl<'f> Partition<'f> {
 /// Fuses `f` into kernels and library calls.
 pub fn fuse(f: &Function) -> Result<FusedProgram, CompileError> {
     let inlined = crate::inline::inline_custom_rules(f)?;
-    let f = &inlined;
+    let live = crate::passes::dce::dce(&inlined)?;
+    let split = super::split::split_reductions(&live)?;
+    let f = &split;
     let mut p = Partition::new(f);
     for v in (f.num_params()..f.len()).rev() {
         p.place(v);
     }
+    p.merge_small();
+    p.merge_horizontally();
+    p.recompute_roots();
     build_program(f, &p)
 }
 
@@ -470,7 +601,13 @@ fn build_program(f: &Function, p: &Partition) -> Result<FusedProgram, CompileErr
                     buf_of[r as usize] = Some(out);
                     outs.push(out);
                 }
-                let kind = if kb.axes.is_some() { KernelKind::Reduce } else { KernelKind::Loop };
+                let kind = if kb.small {
+                    KernelKind::Small
+                } else if kb.axes.is_some() {
+                    KernelKind::Reduce
+                } else {
+                    KernelKind::Loop
+                };
                 steps.push(Step::Kernel {
                     name: format!("fusion_{step_index}"),
                     kind,

@@ -246,7 +246,7 @@ fn write_list<T: std::fmt::Display>(out: &mut String, items: &[T]) {
     out.push(']');
 }
 
-pub(crate) fn write_type(out: &mut String, ty: &Type) {
+pub fn write_type(out: &mut String, ty: &Type) {
     out.push_str(ty.dtype.name());
     write_list(out, ty.dims());
 }
@@ -254,7 +254,8 @@ pub(crate) fn write_type(out: &mut String, ty: &Type) {
 /// Writes a constant: a scalar for rank 0, else nested lists following the
 /// shape. A list along a size-0 dim is `[]` and nothing deeper is written.
 /// A loop with a counter per dim, never recursion.
-pub(crate) fn write_literal(out: &mut String, t: &Tensor) {
+/// Writes a constant literal as IR text (scalar, or nested lists).
+pub fn write_literal(out: &mut String, t: &Tensor) {
     let dims = t.dims();
     if dims.is_empty() {
         write_element(out, t.data(), 0);
