@@ -415,13 +415,15 @@ impl<'s> Parser<'s> {
                         }
                         attrs.push(attr);
                     }
-                    _ => return Err(self.err(
-                        &self.tok,
-                        format!(
+                    _ => {
+                        return Err(self.err(
+                            &self.tok,
+                            format!(
                             "expected an operand `%name` or an attribute `name=value`, found {}",
                             self.describe(&self.tok)
                         ),
-                    )),
+                        ))
+                    }
                 }
                 if self.tok.kind != Tok::Comma {
                     break;
@@ -506,13 +508,15 @@ impl<'s> Parser<'s> {
                 let t = self.bump()?;
                 AttrValue::Word(self.text(&t))
             }
-            _ => return Err(self.err(
-                &self.tok,
-                format!(
+            _ => {
+                return Err(self.err(
+                    &self.tok,
+                    format!(
                     "expected an attribute value (an integer, a list [..] or a dtype), found {}",
                     self.describe(&self.tok)
                 ),
-            )),
+                ))
+            }
         };
         Ok(Attr { name, tok, value })
     }
@@ -642,13 +646,15 @@ impl<'s> Parser<'s> {
                 });
             }
             Tok::LBracket => {}
-            _ => return Err(self.err(
-                &start,
-                format!(
+            _ => {
+                return Err(self.err(
+                    &start,
+                    format!(
                     "expected a literal (a number, true, false, inf, nan or a list [..]), found {}",
                     self.describe(&start)
                 ),
-            )),
+                ))
+            }
         }
         #[derive(PartialEq)]
         enum State {
