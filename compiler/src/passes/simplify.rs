@@ -156,6 +156,12 @@ fn rewrite(cx: &mut Cx, v: Value, o: &Op, a: &[Value]) -> Result<Option<Rewrite>
             let dims = inner.iter().map(|&d| dims[d]).collect();
             op(Op::BroadcastInDim { shape: shape.clone(), dims }, &[cx.arg(a[0])])
         }
+        // broadcast(x) that only inserts size-1 dims == reshape(x) (x not rank 0: that is a splat)
+        Op::BroadcastInDim { shape, .. }
+            if cx.ty(a[0]).rank() > 0 && cx.ty(a[0]).shape.size() == shape.size() =>
+        {
+            op(Op::Reshape { shape: shape.clone() }, &[a[0]])
+        }
         // reshape(x) to x's own shape == x
         Op::Reshape { shape } if cx.ty(a[0]).shape == *shape => to(a[0]),
         // reshape(reshape(x)) == reshape(x)
@@ -186,7 +192,9 @@ fn rewrite(cx: &mut Cx, v: Value, o: &Op, a: &[Value]) -> Result<Option<Rewrite>
             to(a[0])
         }
         // reverse(x, axes) == reverse(x, the axes longer than 1) (== x when none are)
-        Op::Reverse { axes } if axes.iter().any(|&i| cx.ty(a[0]).dims()[i] <= 1) => {
+        Op::Reverse { axes }
+            if axes.is_empty() || axes.iter().any(|&i| cx.ty(a[0]).dims()[i] <= 1) =>
+        {
             let axes: Dims = axes.iter().copied().filter(|&i| cx.ty(a[0]).dims()[i] > 1).collect();
             if axes.is_empty() {
                 to(a[0])
