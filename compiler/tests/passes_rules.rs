@@ -453,6 +453,44 @@ fn slice_reverse_concatenate_pad_rules() {
     ));
 }
 
+#[test]
+fn transposes_around_dot_general() {
+    // dot_general(transpose(x), y) == dot_general(x, y) read through the perm
+    fires(
+        "func @f(%x: f32[6,4], %y: f32[6,8]) -> f32[4,8] {
+  %t = transpose %x, perm=[1,0] : f32[4,6]
+  %r = dot_general %t, %y, lhs_batch=[], rhs_batch=[], lhs_contract=[1], rhs_contract=[0] : f32[4,8]
+  return %r
+}",
+        "%r = dot_general %x, %y, lhs_batch=[], rhs_batch=[], lhs_contract=[0], rhs_contract=[0] : f32[4,8]\nreturn %r",
+    );
+    // transpose(dot_general(x, y)) == dot_general(y, x) when the perm swaps the free dims
+    fires(
+        "func @f(%x: f32[4,6], %y: f32[6,8]) -> f32[8,4] {
+  %d = dot_general %x, %y, lhs_batch=[], rhs_batch=[], lhs_contract=[1], rhs_contract=[0] : f32[4,8]
+  %r = transpose %d, perm=[1,0] : f32[8,4]
+  return %r
+}",
+        "%r = dot_general %y, %x, lhs_batch=[], rhs_batch=[], lhs_contract=[0], rhs_contract=[1] : f32[8,4]\nreturn %r",
+    );
+    // ... but not when the dot has another use (that would compute it twice)
+    keeps(
+        "func @f(%x: f32[4,6], %y: f32[6,8]) -> (f32[8,4], f32[4,8]) {
+  %d = dot_general %x, %y, lhs_batch=[], rhs_batch=[], lhs_contract=[1], rhs_contract=[0] : f32[4,8]
+  %r = transpose %d, perm=[1,0] : f32[8,4]
+  return %r, %d
+}",
+    );
+    // ... nor when the transpose reorders the free dims of one operand
+    keeps(
+        "func @f(%x: f32[2,3,5], %y: f32[5]) -> f32[3,2] {
+  %t = transpose %x, perm=[1,0,2] : f32[3,2,5]
+  %r = dot_general %t, %y, lhs_batch=[], rhs_batch=[], lhs_contract=[2], rhs_contract=[0] : f32[3,2]
+  return %r
+}",
+    );
+}
+
 // ---- reductions --------------------------------------------------------
 
 #[test]

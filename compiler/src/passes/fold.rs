@@ -145,7 +145,7 @@ impl Folder<'_> {
     /// The splat `op(args)` is when its operands are splats; the flag says
     /// whether the scalar was computed here (no node holds it yet).
     fn splat_result(&mut self, op: &Op, args: &[Value]) -> Result<Option<(Splat, bool)>, IrError> {
-        let out = &self.rb.out;
+        let out = &self.rb.out();
         // A gather of a splat is a splat whatever the indices.
         let inputs = if matches!(op, Op::Gather { .. }) { &args[..1] } else { args };
         let mut splats = Vec::with_capacity(inputs.len());
@@ -206,7 +206,7 @@ impl Folder<'_> {
     /// The literal output value `v` is: a constant, or a broadcast of one
     /// with at most `max_elements` elements (evaluated once and cached).
     fn literal(&mut self, v: Value) -> Option<Literal> {
-        let out = &self.rb.out;
+        let out = &self.rb.out();
         if self.literals.len() < out.len() {
             self.literals.resize(out.len(), None);
         }

@@ -9,11 +9,13 @@ use gradlift_ir::{Args, Function, IrError, Op, Value};
 /// A function under reconstruction from `src`.
 pub(crate) struct Rebuild<'f> {
     src: &'f Function,
-    /// The new function; helpers may push to it directly.
-    pub(crate) out: Function,
+    out: Function,
     /// The output value standing for each source value (instructions not
     /// reached yet map to themselves and are never read).
     map: Vec<Value>,
+    /// For each output value, the source node it was emitted for (`None`
+    /// for helpers).
+    origin: Vec<Option<Value>>,
 }
 
 impl<'f> Rebuild<'f> {
@@ -27,7 +29,13 @@ impl<'f> Rebuild<'f> {
             map.push(v);
         }
         map.extend((src.num_params()..src.len()).map(Value::from_index));
-        Ok(Rebuild { src, out, map })
+        let origin = src.params().map(Some).collect();
+        Ok(Rebuild { src, out, map, origin })
+    }
+
+    /// The new function so far.
+    pub(crate) fn out(&self) -> &Function {
+        &self.out
     }
 
     /// The function being rebuilt.
@@ -56,13 +64,22 @@ impl<'f> Rebuild<'f> {
         let nv = self.out.push(op, args, self.src.loc(v).cloned())?;
         self.out.set_value_name(nv, self.src.value_name(v))?;
         self.map[v.index()] = nv;
+        self.origin.push(Some(v));
         Ok(nv)
     }
 
     /// Emits an unnamed helper instruction for the rewrite of source node
     /// `v` (it gets `v`'s location).
     pub(crate) fn helper(&mut self, v: Value, op: Op, args: &[Value]) -> Result<Value, IrError> {
-        self.out.push(op, args, self.src.loc(v).cloned())
+        let nv = self.out.push(op, args, self.src.loc(v).cloned())?;
+        self.origin.push(None);
+        Ok(nv)
+    }
+
+    /// The source node output value `v` was emitted for (`None` for
+    /// helpers).
+    pub(crate) fn origin(&self, v: Value) -> Option<Value> {
+        self.origin.get(v.index()).copied().flatten()
     }
 
     /// Source node `v` is replaced by the existing output value `to`. If

@@ -16,7 +16,7 @@
 //! +0.0`), `x - x → 0` for floats, reassociation of sums and products.
 
 use gradlift_ir::{
-    Args, BinaryOp, DType, Dims, Function, IrError, Op, ReduceKind, Type, UnaryOp, Value,
+    Args, BinaryOp, DType, Dims, DotDims, Function, IrError, Op, ReduceKind, Type, UnaryOp, Value,
 };
 
 use super::rebuild::Rebuild;
@@ -41,7 +41,7 @@ impl Pass for Simplify {
     }
 
     fn run(&self, f: &Function) -> Result<(Function, bool), CompileError> {
-        let mut cx = Cx { rb: Rebuild::new(f)?, splats: Splats::default() };
+        let mut cx = Cx { rb: Rebuild::new(f)?, splats: Splats::default(), uses: use_counts(f) };
         let mut changed = false;
         for (v, node) in f.instructions() {
             let mut op = node.op.clone();
@@ -69,7 +69,7 @@ impl Pass for Simplify {
                 None => cx.rb.keep(v, &args)?,
             };
             changed |= rewritten || replaced.is_some();
-            check_type(f, v, cx.rb.out.ty(out))?;
+            check_type(f, v, cx.rb.out().ty(out))?;
         }
         Ok((cx.rb.finish()?, changed))
     }
@@ -183,6 +183,13 @@ fn rewrite(cx: &mut Cx, v: Value, o: &Op, a: &[Value]) -> Result<Option<Rewrite>
             let perm = perm.iter().map(|&q| inner[q]).collect();
             op(Op::Transpose { perm }, &[cx.arg(a[0])])
         }
+        // transpose(dot_general(x, y), perm) == dot_general(y, x) when perm puts y's free dims
+        // first (products commute; the sums run in the same order)
+        Op::Transpose { perm } if cx.swapped_dot(a[0], perm).is_some() && cx.single_use(a[0]) => {
+            let dims = cx.swapped_dot(a[0], perm).map(Box::new);
+            let (x, y) = (cx.arg(a[0]), cx.rb.out().args(a[0])[1]);
+            dims.and_then(|d| op(Op::DotGeneral(d), &[y, x]))
+        }
         // slice(x) from 0 to the end with stride 1 == x
         Op::Slice(s)
             if s.limit.as_slice() == cx.ty(a[0]).dims()
@@ -238,6 +245,16 @@ fn rewrite(cx: &mut Cx, v: Value, o: &Op, a: &[Value]) -> Result<Option<Rewrite>
         // sum/prod
         Op::Reduce { kind, axes } if cx.is_broadcast(a[0]) => {
             reduce_of_broadcast(cx, v, *kind, axes, a[0])?
+        }
+        // dot_general(transpose(x), y) == dot_general(x, y) read through the perm, when the
+        // free dims of x keep their order (and the same for y)
+        Op::DotGeneral(d) if cx.through_transpose(d, a, 0).is_some() => {
+            let d = cx.through_transpose(d, a, 0).map(Box::new);
+            d.and_then(|d| op(Op::DotGeneral(d), &[cx.arg(a[0]), a[1]]))
+        }
+        Op::DotGeneral(d) if cx.through_transpose(d, a, 1).is_some() => {
+            let d = cx.through_transpose(d, a, 1).map(Box::new);
+            d.and_then(|d| op(Op::DotGeneral(d), &[a[0], cx.arg(a[1])]))
         }
         _ => None,
     })
@@ -311,6 +328,62 @@ fn reduce_of_broadcast(
     Ok(op(Op::BroadcastInDim { shape, dims }, &[reduced]))
 }
 
+/// How many times each value of `f` is used (as an operand or a result).
+fn use_counts(f: &Function) -> Vec<u32> {
+    let mut uses = vec![0u32; f.len()];
+    for (_, node) in f.instructions() {
+        for a in &node.args {
+            uses[a.index()] = uses[a.index()].saturating_add(1);
+        }
+    }
+    for r in f.results() {
+        uses[r.index()] = uses[r.index()].saturating_add(1);
+    }
+    uses
+}
+
+/// The dimension numbers of `dot_general` when operand `side` (0: lhs, 1:
+/// rhs) is read through `transpose(_, perm)`, if the operand's free dims
+/// stay in order (they give the result's dim order).
+fn dot_through_perm(d: &DotDims, side: usize, perm: &[usize]) -> Option<DotDims> {
+    let (batch, contract) =
+        if side == 0 { (&d.lhs_batch, &d.lhs_contract) } else { (&d.rhs_batch, &d.rhs_contract) };
+    let free: Dims = (0..perm.len())
+        .filter(|j| !batch.contains(j) && !contract.contains(j))
+        .map(|j| perm[j])
+        .collect();
+    if free.windows(2).any(|w| w[0] > w[1]) {
+        return None;
+    }
+    let through = |dims: &Dims| -> Dims { dims.iter().map(|&j| perm[j]).collect() };
+    let mut out = d.clone();
+    if side == 0 {
+        (out.lhs_batch, out.lhs_contract) = (through(batch), through(contract));
+    } else {
+        (out.rhs_batch, out.rhs_contract) = (through(batch), through(contract));
+    }
+    Some(out)
+}
+
+/// The dimension numbers of `dot_general(y, x)` if `transpose(dot_general(x,
+/// y, d), perm)` equals it: `perm` keeps the batch dims and moves the rhs
+/// free dims before the lhs free dims.
+fn swap_dot(d: &DotDims, lhs_rank: usize, rhs_rank: usize, perm: &[usize]) -> Option<DotDims> {
+    let nb = d.lhs_batch.len();
+    let nl = lhs_rank.checked_sub(nb + d.lhs_contract.len())?;
+    let nr = rhs_rank.checked_sub(nb + d.rhs_contract.len())?;
+    let want = (0..nb).chain(nb + nl..nb + nl + nr).chain(nb..nb + nl);
+    if !want.eq(perm.iter().copied()) {
+        return None;
+    }
+    Some(DotDims {
+        lhs_batch: d.rhs_batch.clone(),
+        rhs_batch: d.lhs_batch.clone(),
+        lhs_contract: d.rhs_contract.clone(),
+        rhs_contract: d.lhs_contract.clone(),
+    })
+}
+
 /// `[0, 1, 2, ...]`.
 fn is_iota(dims: &[usize]) -> bool {
     dims.iter().enumerate().all(|(i, &d)| i == d)
@@ -347,24 +420,26 @@ fn check_type(f: &Function, v: Value, got: &Type) -> Result<(), IrError> {
 struct Cx<'f> {
     rb: Rebuild<'f>,
     splats: Splats,
+    /// Use counts of the source function's values.
+    uses: Vec<u32>,
 }
 
 impl Cx<'_> {
     fn op(&self, v: Value) -> &Op {
-        self.rb.out.op(v)
+        self.rb.out().op(v)
     }
 
     /// The first operand of output value `v`.
     fn arg(&self, v: Value) -> Value {
-        self.rb.out.args(v)[0]
+        self.rb.out().args(v)[0]
     }
 
     fn ty(&self, v: Value) -> &Type {
-        self.rb.out.ty(v)
+        self.rb.out().ty(v)
     }
 
     fn splat_is(&mut self, v: Value, test: fn(&gradlift_ir::Data) -> bool) -> bool {
-        self.splats.is(&self.rb.out, v, test)
+        self.splats.is(self.rb.out(), v, test)
     }
 
     fn is_unary(&self, v: Value, u: UnaryOp) -> bool {
@@ -386,6 +461,25 @@ impl Cx<'_> {
             Op::BroadcastInDim { dims, .. } => dims.clone(),
             _ => Dims::new(),
         }
+    }
+
+    /// Output value `v` has one use: it was emitted for a source value
+    /// used once (every value equal to it is reached through that use).
+    fn single_use(&self, v: Value) -> bool {
+        self.rb.origin(v).is_some_and(|u| self.uses[u.index()] == 1)
+    }
+
+    /// See [`swap_dot`]; `None` unless `v` is a `dot_general`.
+    fn swapped_dot(&self, v: Value, perm: &[usize]) -> Option<DotDims> {
+        let Op::DotGeneral(d) = self.op(v) else { return None };
+        let args = self.rb.out().args(v);
+        swap_dot(d, self.ty(args[0]).rank(), self.ty(args[1]).rank(), perm)
+    }
+
+    /// See [`dot_through_perm`]; `None` unless operand `side` is a transpose.
+    fn through_transpose(&self, d: &DotDims, args: &[Value], side: usize) -> Option<DotDims> {
+        let Op::Transpose { perm } = self.op(args[side]) else { return None };
+        dot_through_perm(d, side, perm)
     }
 
     /// `v` is `convert(x, to=via)` with `x` of dtype `to`, and the trip

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod models;
+
 use std::sync::Arc;
 
 use gradlift_ir::interp::eval_function;
