@@ -4,15 +4,18 @@
 //! ops are keyed in sorted order, so `add %a, %b` and `add %b, %a` merge.
 //! Constants compare by bits (`Op`'s equality is bitwise), so `-0.0` and
 //! `0.0` stay apart and NaNs with the same payload merge. One forward loop
-//! and one hash map: linear in the graph.
+//! and one hash map from hashes to output values: linear in the graph.
 //!
 //! Merging `op %b, %a` into `op %a, %b` can change which NaN payload comes
 //! out when both operands are NaN; the IR leaves NaN payloads unspecified.
 
-use std::collections::hash_map::Entry;
+use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
-use gradlift_ir::{Args, CompareOp, Function, Op, Value};
+use smallvec::SmallVec;
+
+use gradlift_ir::{CompareOp, Function, Op, Value};
 
 use super::rebuild::Rebuild;
 use super::Pass;
@@ -29,25 +32,69 @@ impl Pass for Cse {
 
     fn run(&self, f: &Function) -> Result<(Function, bool), CompileError> {
         let mut rb = Rebuild::new(f)?;
-        let mut seen: HashMap<(Op, Args), Value> = HashMap::with_capacity(f.num_instructions());
+        // Hash of (op, operands) -> the output values with that hash. Keys
+        // are 8 bytes (the table stays small and cache-friendly); a hit is
+        // confirmed by comparing with the output node itself.
+        let mut seen: HashMap<u64, SmallVec<[Value; 1]>, BuildHasherDefault<PreHashed>> =
+            HashMap::with_capacity_and_hasher(f.num_instructions(), Default::default());
         let mut changed = false;
         for (v, node) in f.instructions() {
             let args = rb.args(v);
-            let mut key_args = args.clone();
+            let mut key = args.clone();
             if is_commutative(&node.op) {
-                key_args.sort_unstable();
+                key.sort_unstable();
             }
-            match seen.entry((node.op.clone(), key_args)) {
-                Entry::Occupied(first) => {
-                    rb.alias(v, *first.get())?;
+            let mut h = DefaultHasher::new();
+            (&node.op, &key).hash(&mut h);
+            let same = seen.get(&h.finish()).and_then(|candidates| {
+                candidates.iter().copied().find(|&c| same_node(rb.out(), c, &node.op, &key))
+            });
+            match same {
+                Some(first) => {
+                    rb.alias(v, first)?;
                     changed = true;
                 }
-                Entry::Vacant(slot) => {
-                    slot.insert(rb.keep(v, &args)?);
+                None => {
+                    let nv = rb.keep(v, &args)?;
+                    seen.entry(h.finish()).or_default().push(nv);
                 }
             }
         }
         Ok((rb.finish()?, changed))
+    }
+}
+
+/// Output value `c` is `op` on `key` (operands sorted for commutative ops).
+fn same_node(out: &Function, c: Value, op: &Op, key: &[Value]) -> bool {
+    if out.op(c) != op {
+        return false;
+    }
+    let args = out.args(c);
+    if is_commutative(op) && args.len() == 2 {
+        let (a, b) = if args[0] <= args[1] { (args[0], args[1]) } else { (args[1], args[0]) };
+        key == [a, b]
+    } else {
+        args == key
+    }
+}
+
+/// A hasher for keys that are already hashes.
+#[derive(Default)]
+struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 
