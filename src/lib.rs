@@ -63,6 +63,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod error;
 mod ops;
 mod trace;

@@ -34,7 +34,7 @@ pub fn verify_function(f: &Function) -> Result<(), IrError> {
     let fail = |v: usize, msg: String| IrError::Verify {
         func: f.name().to_string(),
         msg,
-        loc: f.loc(crate::graph::Value::from_index(v)).cloned(),
+        loc: if v < f.len() { f.loc(crate::graph::Value::from_index(v)).cloned() } else { None },
     };
     if !is_valid_name(f.name()) {
         return Err(fail(0, format!("invalid function name {:?}", f.name())));

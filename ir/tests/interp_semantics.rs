@@ -579,3 +579,11 @@ fn select_and_concatenate() {
     assert_eq!(r.dims(), &[2, 3]);
     assert_eq!(as_i32(&r), &[1, 3, 4, 2, 5, 6]);
 }
+
+/// The verifier reports (rather than panics on) a function with no nodes.
+#[test]
+fn verifier_rejects_an_empty_function() {
+    let f = gradlift_ir::Function::new("empty");
+    let err = gradlift_ir::verify::verify_function(&f).unwrap_err().to_string();
+    assert!(err.contains("at least one value"), "{err}");
+}

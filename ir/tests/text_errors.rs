@@ -166,6 +166,7 @@ fn type_errors() {
             "func @f(%x: f32[2]) -> (f32[2], f32[2]) {\n  return %x\n}",
             "t.gir:2:3: return gives 1 value(s) but the signature declares 2",
         ),
+        ("func @f() -> () {\n  return\n}", "t.gir:1:14: a function returns at least one value"),
         (
             "func @f(%x: f32[2]) -> f32[2] {\n  return\n}",
             "t.gir:2:3: return gives 0 value(s) but the signature declares 1",
@@ -223,6 +224,10 @@ fn literal_errors() {
         (&body("  %c = constant nan:0x7ff8000000000000 : f32[]"), "t.gir:2:17: `nan:0x7ff8000000000000` needs 1 to 8 hex digits for f32"),
         (&body("  %c = constant nan:0xzz : f64[]"), "t.gir:2:17: `nan:0xzz` needs 1 to 16 hex digits for f64"),
         (&body("  %c = constant infinity : f64[]"), "t.gir:2:17: expected a float (like 1.5, -2e-3, inf, nan) for f64, found `infinity`"),
+        (&body("  %c = constant [1.0,true] : f32[2]"), "t.gir:2:22: expected a float (like 1.5, -2e-3, inf, nan) for f32, found `true`"),
+        (&body("  %c = constant [1.0, # one\n      2.0, 3000000000] : i32[3]"), "t.gir:2:18: expected an integer for i32, found `1.0`"),
+        (&body("  %c = constant [1, # one\n  2, 3000000000] : i32[3]"), "t.gir:3:6: integer `3000000000` is out of range for i32"),
+        (&body("  %c = constant [[1],\n[2,3]] : i32[2,1]"), "t.gir:3:5: this list has 2 element(s) but an earlier list at the same depth has 1"),
         (&body("  %c = constant [] : f32[2]"), "t.gir:2:17: the literal has shape [0] but the type is f32[2]"),
         (&body("  %c = constant [[]] : f32[0,2]"), "t.gir:2:17: the literal has shape [1,0] but the type is f32[0,2]"),
         (&body("  %c = constant 0.0 : f32[100000,1000]"), "t.gir:2:17: a scalar literal splatted to f32[100000,1000] (100000000 elements); at most 16777216 are allowed"),

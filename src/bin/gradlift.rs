@@ -1,1 +1,5 @@
-fn main() {}
+//! The `gradlift` command-line tool (see `gradlift --help`).
+
+fn main() -> std::process::ExitCode {
+    gradlift::cli::main()
+}

@@ -74,8 +74,20 @@ fn param_label(f: &Function, p: usize) -> String {
     }
 }
 
-fn suffixed(f: &Function, v: Value, suffix: &str) -> Option<String> {
-    f.value_name(v).map(|n| format!("{n}{suffix}"))
+/// `%x` + suffix (e.g. `%x_dot`), made unique among `f`'s value names and
+/// the names already handed out (`taken`) by appending `_2`, `_3`, ...
+fn suffixed(f: &Function, v: Value, suffix: &str, taken: &mut Vec<String>) -> Option<String> {
+    let base = format!("{}{suffix}", f.value_name(v)?);
+    let used = |n: &str, taken: &[String]| {
+        taken.iter().any(|t| t == n) || f.iter().any(|(w, _)| f.value_name(w) == Some(n))
+    };
+    let name = if used(&base, taken) {
+        (2..).map(|k| format!("{base}_{k}")).find(|n| !used(n, taken))?
+    } else {
+        base
+    };
+    taken.push(name.clone());
+    Some(name)
 }
 
 /// Builds the JVP graph: parameters are `f`'s followed by `extra` (types
@@ -119,8 +131,11 @@ fn build_jvp(
 /// returning `f`'s results followed by their tangents.
 pub fn jvp(f: &Function, wrt: &[usize]) -> Result<Function, CompileError> {
     check_wrt(f, wrt, "jvp")?;
-    let extra: Vec<(Option<String>, Type)> =
-        wrt.iter().map(|&p| (suffixed(f, f.param(p), "_dot"), f.ty(f.param(p)).clone())).collect();
+    let mut taken = Vec::new();
+    let extra: Vec<(Option<String>, Type)> = wrt
+        .iter()
+        .map(|&p| (suffixed(f, f.param(p), "_dot", &mut taken), f.ty(f.param(p)).clone()))
+        .collect();
     let mut j = build_jvp(f, wrt, &format!("{}_jvp", f.name()), &extra)?;
     let mut results: Vec<Value> = f.results().iter().map(|r| j.primal[r.index()]).collect();
     for r in f.results() {
@@ -192,11 +207,14 @@ pub fn reverse(
         g.add_param(f.value_name(p), f.ty(p).clone())?;
     }
     let mut result_cts: Vec<Option<Value>> = vec![None; seeds.len()];
+    let mut taken = Vec::new();
     for (k, s) in seeds.iter().enumerate() {
         let r = f.results()[k];
         result_cts[k] = match s {
             Seed::Zero => None,
-            Seed::Param => Some(g.add_param(suffixed(f, r, "_ct").as_deref(), f.ty(r).clone())?),
+            Seed::Param => {
+                Some(g.add_param(suffixed(f, r, "_ct", &mut taken).as_deref(), f.ty(r).clone())?)
+            }
             Seed::One => None,
         };
     }

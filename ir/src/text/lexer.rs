@@ -3,6 +3,10 @@
 
 use crate::error::IrError;
 
+/// Parser results; the error is boxed so the many `Result`s passed around
+/// per token stay small.
+pub(crate) type PResult<T> = Result<T, Box<IrError>>;
+
 /// What kind of token was read. Names, words and numbers are slices of the
 /// source (see [`Token::text`]); the lexer only checks their spelling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,7 +66,40 @@ pub(crate) struct Lexer<'s> {
 }
 
 fn is_name_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+    NAME_BYTE[usize::from(b)]
+}
+
+/// Letters, digits and `_`: the bytes of names and words.
+static NAME_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b == b'_';
+        i += 1;
+    }
+    t
+};
+
+/// The end of the run of name bytes starting at `pos`.
+fn name_end(bytes: &[u8], mut pos: usize) -> usize {
+    while let Some(&b) = bytes.get(pos) {
+        if !is_name_byte(b) {
+            break;
+        }
+        pos += 1;
+    }
+    pos
+}
+
+fn digits_end(bytes: &[u8], mut pos: usize) -> usize {
+    while let Some(b) = bytes.get(pos) {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        pos += 1;
+    }
+    pos
 }
 
 impl<'s> Lexer<'s> {
@@ -78,142 +115,137 @@ impl<'s> Lexer<'s> {
         u32::try_from(pos - self.line_start + 1).unwrap_or(u32::MAX)
     }
 
-    fn error(&self, pos: usize, msg: String) -> IrError {
+    #[cold]
+    #[inline(never)]
+    fn error(&self, pos: usize, msg: String) -> Box<IrError> {
         parse_error(self.src, self.file, pos, self.line, self.col_of(pos), msg)
     }
 
-    /// Skips whitespace and `#` comments.
-    fn skip_trivia(&mut self) {
-        while let Some(&b) = self.bytes.get(self.pos) {
+    /// Skips whitespace and `#` comments; returns the next token's start.
+    #[inline]
+    fn skip_trivia(&mut self) -> usize {
+        let bytes = self.bytes;
+        let mut pos = self.pos;
+        while let Some(&b) = bytes.get(pos) {
             match b {
+                b' ' | b'\t' | b'\r' => pos += 1,
                 b'\n' => {
-                    self.pos += 1;
+                    pos += 1;
                     self.line = self.line.saturating_add(1);
-                    self.line_start = self.pos;
+                    self.line_start = pos;
                 }
-                b' ' | b'\t' | b'\r' => self.pos += 1,
                 b'#' => {
-                    while self.pos < self.bytes.len() && self.bytes[self.pos] != b'\n' {
-                        self.pos += 1;
-                    }
+                    pos = bytes
+                        .get(pos..)
+                        .and_then(|rest| rest.iter().position(|&c| c == b'\n'))
+                        .map_or(bytes.len(), |i| pos + i);
                 }
-                _ => return,
+                _ => break,
             }
         }
-    }
-
-    fn scan_name(&mut self) {
-        while is_name_byte(self.peek_at(self.pos)) {
-            self.pos += 1;
-        }
+        pos
     }
 
     /// Reads the next token.
-    pub fn next_token(&mut self) -> Result<Token, IrError> {
-        self.skip_trivia();
-        let start = self.pos;
+    #[inline]
+    pub fn next_token(&mut self) -> PResult<Token> {
+        let start = self.skip_trivia();
         let (line, col) = (self.line, self.col_of(start));
-        let tok = |kind, end| Token { kind, start, end, line, col };
         let Some(&b) = self.bytes.get(start) else {
-            return Ok(tok(Tok::Eof, start));
+            self.pos = start;
+            return Ok(Token { kind: Tok::Eof, start, end: start, line, col });
         };
-        let single = match b {
-            b'(' => Some(Tok::LParen),
-            b')' => Some(Tok::RParen),
-            b'[' => Some(Tok::LBracket),
-            b']' => Some(Tok::RBracket),
-            b'{' => Some(Tok::LBrace),
-            b'}' => Some(Tok::RBrace),
-            b',' => Some(Tok::Comma),
-            b':' => Some(Tok::Colon),
-            b'=' => Some(Tok::Equals),
-            _ => None,
-        };
-        if let Some(kind) = single {
-            self.pos += 1;
-            return Ok(tok(kind, self.pos));
-        }
-        match b {
+        let (kind, end) = match b {
+            b'(' => (Tok::LParen, start + 1),
+            b')' => (Tok::RParen, start + 1),
+            b'[' => (Tok::LBracket, start + 1),
+            b']' => (Tok::RBracket, start + 1),
+            b'{' => (Tok::LBrace, start + 1),
+            b'}' => (Tok::RBrace, start + 1),
+            b',' => (Tok::Comma, start + 1),
+            b':' => (Tok::Colon, start + 1),
+            b'=' => (Tok::Equals, start + 1),
             b'%' | b'@' => {
-                self.pos += 1;
-                self.scan_name();
-                if self.pos == start + 1 {
-                    let what = if b == b'%' { "a value name" } else { "a function name" };
-                    return Err(self.error(
-                        start,
-                        format!("expected {what} (letters, digits, _) after `{}`", b as char),
-                    ));
+                let end = name_end(self.bytes, start + 1);
+                if end == start + 1 {
+                    return Err(self.missing_name(start, b));
                 }
-                Ok(tok(if b == b'%' { Tok::Percent } else { Tok::At }, self.pos))
+                (if b == b'%' { Tok::Percent } else { Tok::At }, end)
             }
-            b'-' if self.peek_at(start + 1) == b'>' => {
-                self.pos += 2;
-                Ok(tok(Tok::Arrow, self.pos))
-            }
-            b'-' if self.peek_at(start + 1).is_ascii_digit() => self.number(start, line, col),
-            b'-' if self.peek_at(start + 1).is_ascii_alphabetic() => {
-                self.pos += 1;
-                self.word(start, line, col)
-            }
-            b'0'..=b'9' => self.number(start, line, col),
-            b if b.is_ascii_alphabetic() || b == b'_' => self.word(start, line, col),
-            _ => {
-                let c = self.src.get(start..).and_then(|s| s.chars().next()).unwrap_or('?');
-                Err(self.error(start, format!("unexpected character {c:?}")))
-            }
-        }
+            b'0'..=b'9' => (Tok::Number, self.number_end(start)?),
+            b'-' => match self.peek_at(start + 1) {
+                b'>' => (Tok::Arrow, start + 2),
+                b'0'..=b'9' => (Tok::Number, self.number_end(start)?),
+                c if c.is_ascii_alphabetic() => (Tok::Word, self.word_end(start + 1)),
+                _ => return Err(self.unexpected(start)),
+            },
+            b if b.is_ascii_alphabetic() || b == b'_' => (Tok::Word, self.word_end(start)),
+            _ => return Err(self.unexpected(start)),
+        };
+        self.pos = end;
+        Ok(Token { kind, start, end, line, col })
+    }
+
+    /// Moves to `pos`, which must be on the current line (the literal fast
+    /// path, which never crosses a newline, skips ahead with it).
+    pub fn seek(&mut self, pos: usize) {
+        self.pos = pos.min(self.bytes.len());
+    }
+
+    #[cold]
+    fn missing_name(&self, start: usize, sigil: u8) -> Box<IrError> {
+        let what = if sigil == b'%' { "a value name" } else { "a function name" };
+        self.error(start, format!("expected {what} (letters, digits, _) after `{}`", sigil as char))
+    }
+
+    #[cold]
+    fn unexpected(&self, start: usize) -> Box<IrError> {
+        let c = self.src.get(start..).and_then(|s| s.chars().next()).unwrap_or('?');
+        self.error(start, format!("unexpected character {c:?}"))
     }
 
     /// A word; `nan:0x...` (NaN with an explicit bit pattern) is one word.
-    fn word(&mut self, start: usize, line: u32, col: u32) -> Result<Token, IrError> {
-        let name_start = self.pos;
-        self.scan_name();
-        let is_nan = self.bytes.get(name_start..self.pos) == Some(b"nan".as_slice());
-        if is_nan
-            && self.peek_at(self.pos) == b':'
-            && self.peek_at(self.pos + 1) == b'0'
-            && self.peek_at(self.pos + 2) == b'x'
+    pub fn word_end(&self, name_start: usize) -> usize {
+        let end = name_end(self.bytes, name_start);
+        if self.bytes.get(name_start..end) == Some(b"nan".as_slice())
+            && self.bytes.get(end..end + 3) == Some(b":0x".as_slice())
         {
-            self.pos += 3;
-            self.scan_name();
+            return name_end(self.bytes, end + 3);
         }
-        Ok(Token { kind: Tok::Word, start, end: self.pos, line, col })
+        end
     }
 
     /// `-`? digits (`.` digits*)? ([eE] [+-]? digits)?
-    fn number(&mut self, start: usize, line: u32, col: u32) -> Result<Token, IrError> {
-        if self.peek_at(self.pos) == b'-' {
-            self.pos += 1;
+    pub fn number_end(&self, start: usize) -> PResult<usize> {
+        let bytes = self.bytes;
+        let mut pos = start;
+        if self.peek_at(pos) == b'-' {
+            pos += 1;
         }
-        let digits = |lx: &mut Lexer| {
-            let s = lx.pos;
-            while lx.peek_at(lx.pos).is_ascii_digit() {
-                lx.pos += 1;
-            }
-            lx.pos - s
-        };
-        digits(self);
+        pos = digits_end(bytes, pos);
         let mut ok = true;
-        if self.peek_at(self.pos) == b'.' {
-            self.pos += 1;
-            digits(self);
+        if self.peek_at(pos) == b'.' {
+            pos = digits_end(bytes, pos + 1);
         }
-        if matches!(self.peek_at(self.pos), b'e' | b'E') {
-            self.pos += 1;
-            if matches!(self.peek_at(self.pos), b'+' | b'-') {
-                self.pos += 1;
+        if matches!(self.peek_at(pos), b'e' | b'E') {
+            pos += 1;
+            if matches!(self.peek_at(pos), b'+' | b'-') {
+                pos += 1;
             }
-            ok = digits(self) > 0;
+            let d = digits_end(bytes, pos);
+            ok = d > pos;
+            pos = d;
         }
-        if !ok || is_name_byte(self.peek_at(self.pos)) || self.peek_at(self.pos) == b'.' {
+        let next = self.peek_at(pos);
+        if !ok || is_name_byte(next) || next == b'.' {
             // Take the whole malformed run for the message.
-            while is_name_byte(self.peek_at(self.pos)) || self.peek_at(self.pos) == b'.' {
-                self.pos += 1;
+            while is_name_byte(self.peek_at(pos)) || self.peek_at(pos) == b'.' {
+                pos += 1;
             }
-            let text = self.src.get(start..self.pos).unwrap_or("");
+            let text = self.src.get(start..pos).unwrap_or("");
             return Err(self.error(start, format!("malformed number `{}`", clip(text))));
         }
-        Ok(Token { kind: Tok::Number, start, end: self.pos, line, col })
+        Ok(pos)
     }
 }
 
@@ -240,8 +272,14 @@ pub(crate) fn parse_error(
     line: u32,
     col: u32,
     msg: String,
-) -> IrError {
-    IrError::Parse { file: file.to_string(), line, col, msg, snippet: snippet(src, offset, line) }
+) -> Box<IrError> {
+    Box::new(IrError::Parse {
+        file: file.to_string(),
+        line,
+        col,
+        msg,
+        snippet: snippet(src, offset, line),
+    })
 }
 
 fn snippet(src: &str, offset: usize, line: u32) -> String {

@@ -57,6 +57,8 @@
 //! linear in the size of the input, whatever the input.
 
 mod lexer;
+mod literal;
+mod ops;
 mod parser;
 mod printer;
 

@@ -129,7 +129,11 @@ fn write_function(out: &mut String, f: &Function, opts: &PrintOptions) {
         write_type(out, &node.ty);
         if opts.locs {
             if let Some(loc) = f.loc(v) {
-                let _ = write!(out, "  # {loc}");
+                // A control character (a newline) in a file name would end
+                // the comment early; the text must stay parseable.
+                out.push_str("  # ");
+                out.extend(loc.file.chars().map(|c| if c.is_control() { '?' } else { c }));
+                let _ = write!(out, ":{}:{}", loc.line, loc.col);
             }
         }
         out.push('\n');
