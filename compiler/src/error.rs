@@ -15,11 +15,6 @@ pub enum CompileError {
     /// respect to an integer input, a result index out of range, ...).
     #[error("{}{transform}: {msg}", LocPrefix(loc))]
     Transform { transform: &'static str, msg: String, loc: Option<Loc> },
-
-    /// An optimisation pass failed: its output did not verify, or the IR
-    /// dump after it could not be written.
-    #[error("pass {pass}: {msg}")]
-    Pass { pass: &'static str, msg: String },
 }
 
 impl CompileError {

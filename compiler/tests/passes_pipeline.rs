@@ -12,7 +12,9 @@ use gradlift_compiler::passes::{optimize, run_pipeline, standard_passes, Pass, P
 use gradlift_compiler::CompileError;
 use gradlift_ir::text::{parse_function, print_function};
 use gradlift_ir::verify::verify_function;
-use gradlift_ir::{BinaryOp, DType, Dims, Function, Loc, Op, Shape, Tensor, Type, UnaryOp, Value};
+use gradlift_ir::{
+    BinaryOp, DType, Dims, Function, IrError, Loc, Op, Shape, Tensor, Type, UnaryOp, Value,
+};
 use passes_common::{compare, eval, random_args, Compare};
 
 const SRC: &str = "func @f(%x: f32[3]) -> f32[3] {
@@ -86,8 +88,9 @@ fn the_verifier_names_the_pass_that_broke_the_ir() {
     let passes: Vec<Box<dyn Pass>> = vec![Box::new(Breaks)];
     let on = PipelineOptions { verify: true, ..PipelineOptions::default() };
     match run_pipeline(&f, &passes, &on) {
-        Err(CompileError::Pass { pass, msg }) => {
-            assert_eq!(pass, "breaks");
+        Err(CompileError::Ir(IrError::Verify { func, msg, .. })) => {
+            assert_eq!(func, "f");
+            assert!(msg.starts_with("after pass breaks: invalid IR:"), "{msg}");
             assert!(msg.contains("%twice is defined more than once"), "{msg}");
         }
         other => panic!("expected a verifier error, got {other:?}"),
@@ -95,7 +98,13 @@ fn the_verifier_names_the_pass_that_broke_the_ir() {
     // Invalid input is caught before any pass runs.
     let mut bad = f.clone();
     bad.set_value_name(Value::from_index(1), Some("x")).unwrap();
-    assert!(matches!(optimize(&bad, &on), Err(CompileError::Pass { pass: "input", .. })));
+    match optimize(&bad, &on) {
+        Err(CompileError::Ir(IrError::Verify { msg, loc, .. })) => {
+            assert!(msg.starts_with("before the first pass"), "{msg}");
+            assert_eq!(loc.map(|l| l.line), Some(2), "the location of the second %x");
+        }
+        other => panic!("expected a verifier error, got {other:?}"),
+    }
     // With verification off, the broken function goes through.
     let off = PipelineOptions { verify: false, max_rounds: 1, ..PipelineOptions::default() };
     assert!(run_pipeline(&f, &passes, &off).is_ok());
@@ -169,8 +178,9 @@ fn dumps_write_the_ir_after_every_stage() {
     std::fs::write(&file, "not a directory").unwrap();
     let opts = PipelineOptions { dump_dir: Some(file.join("sub")), ..PipelineOptions::default() };
     match optimize(&f, &opts) {
-        Err(CompileError::Pass { pass: "dump", msg }) => {
-            assert!(msg.contains("cannot write"), "{msg}")
+        Err(CompileError::Ir(IrError::Io { path, msg })) => {
+            assert!(path.ends_with("00-f-input.gir"), "{path}");
+            assert!(msg.contains("cannot write"), "{msg}");
         }
         other => panic!("expected a dump error, got {other:?}"),
     }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use gradlift_ir::text::{print_function_with, PrintOptions};
 use gradlift_ir::verify::verify_function;
-use gradlift_ir::Function;
+use gradlift_ir::{Function, IrError};
 
 use super::fold::DEFAULT_FOLD_MAX_ELEMENTS;
 use super::{ConstantFold, Cse, Dce, Pass, Simplify};
@@ -167,8 +167,7 @@ pub fn run_pipeline(
     };
     if opts.verify {
         let t = Instant::now();
-        verify_function(f)
-            .map_err(|e| CompileError::Pass { pass: "input", msg: format!("invalid IR: {e}") })?;
+        verify_function(f).map_err(|e| broken(f, "before the first pass", &e))?;
         report.verify_time += t.elapsed();
     }
     if let Some(d) = &dump {
@@ -192,10 +191,8 @@ pub fn run_pipeline(
             });
             if opts.verify {
                 let t = Instant::now();
-                verify_function(&next).map_err(|e| CompileError::Pass {
-                    pass: pass.name(),
-                    msg: format!("produced invalid IR: {e}"),
-                })?;
+                verify_function(&next)
+                    .map_err(|e| broken(&next, &format!("after pass {}", pass.name()), &e))?;
                 report.verify_time += t.elapsed();
             }
             if let Some(d) = &dump {
@@ -234,18 +231,30 @@ impl Dump {
     fn write(&self, stage: usize, pass: &'static str, f: &Function) -> Result<(), CompileError> {
         let text = print_function_with(f, &PrintOptions { locs: true });
         let path = self.dir.join(format!("{stage:02}-{}-{pass}.gir", self.func));
-        write_file(&self.dir, &path, &text).map_err(|msg| CompileError::Pass { pass: "dump", msg })
+        write_file(&self.dir, &path, &text)
     }
 
     fn write_report(&self, report: &PipelineReport) -> Result<(), CompileError> {
         let path = self.dir.join(format!("{}-passes.txt", self.func));
         write_file(&self.dir, &path, &report.to_string())
-            .map_err(|msg| CompileError::Pass { pass: "dump", msg })
     }
 }
 
-fn write_file(dir: &Path, path: &Path, text: &str) -> Result<(), String> {
-    std::fs::create_dir_all(dir)
-        .and_then(|()| std::fs::write(path, text))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+fn write_file(dir: &Path, path: &Path, text: &str) -> Result<(), CompileError> {
+    std::fs::create_dir_all(dir).and_then(|()| std::fs::write(path, text)).map_err(|e| {
+        CompileError::Ir(IrError::Io {
+            path: path.display().to_string(),
+            msg: format!("cannot write the IR dump: {e}"),
+        })
+    })
+}
+
+/// A verifier error, saying when it was found (`after pass cse`) and
+/// keeping the location of the offending instruction.
+fn broken(f: &Function, when: &str, e: &IrError) -> CompileError {
+    CompileError::Ir(IrError::Verify {
+        func: f.name().to_string(),
+        msg: format!("{when}: invalid IR: {e}"),
+        loc: e.loc().cloned(),
+    })
 }
