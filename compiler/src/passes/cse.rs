@@ -1,6 +1,7 @@
 //! Common-subexpression elimination by hash-consing: an instruction whose
 //! (op with attributes, operands) was seen before is replaced by the first
-//! occurrence, which keeps its name and location. Operands of commutative
+//! occurrence, which keeps its name and location (and takes the
+//! duplicate's name if it had none). Operands of commutative
 //! ops are keyed in sorted order, so `add %a, %b` and `add %b, %a` merge.
 //! Constants compare by bits (`Op`'s equality is bitwise), so `-0.0` and
 //! `0.0` stay apart and NaNs with the same payload merge. One forward loop

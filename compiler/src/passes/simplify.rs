@@ -1,7 +1,9 @@
 //! Algebraic simplification with rules that never change a result: each
 //! identity below holds bit for bit for every input, infinities, -0.0 and
 //! NaN included (a NaN stays a NaN; its payload, which the IR leaves
-//! unspecified, may differ: `x·1` quiets a signalling NaN, `x` does not).
+//! unspecified, may differ: `x·1` quiets a signalling NaN, `x` does not,
+//! and `dot_general(y, x)` multiplies `r·l` where `dot_general(x, y)`
+//! multiplies `l·r`).
 //!
 //! Rules are one match, one short arm per rule under its identity. Each
 //! node is rewritten as the forward walk reaches it, so its operands are
@@ -13,7 +15,9 @@
 //! `x·0 → 0` for floats (`NaN·0`, `inf·0`), `reduce_sum` over a broadcast
 //! that repeats elements (a sum of n copies is not one copy), `reduce_sum`
 //! over size-1 axes of floats (the sum starts at +0.0 and `0 + -0.0 ==
-//! +0.0`), `x - x → 0` for floats, reassociation of sums and products.
+//! +0.0`), `x - x → 0` for floats, reassociation of sums and products,
+//! and `transpose(dot_general(..))` when the dot has other uses (exact, but
+//! it would compute the product twice).
 
 use gradlift_ir::{
     Args, BinaryOp, DType, Dims, DotDims, Function, IrError, Op, ReduceKind, Type, UnaryOp, Value,
