@@ -216,12 +216,12 @@ fn disguise(g: &mut Function, rng: &mut ChaCha8Rng, x: Value) -> Option<Value> {
                 push(g, Op::Reduce { kind, axes: Dims::from_slice(&[1, 0]) }, &[b2])
             } else {
                 let slice = SliceAttrs {
-                    start: std::iter::repeat(0).take(bigger.len()).collect(),
+                    start: std::iter::repeat_n(0, bigger.len()).collect(),
                     limit: std::iter::once(1)
                         .chain(std::iter::once(1))
                         .chain(shape.dims().iter().copied())
                         .collect(),
-                    stride: std::iter::repeat(1).take(bigger.len()).collect(),
+                    stride: std::iter::repeat_n(1, bigger.len()).collect(),
                 };
                 let s = push(g, Op::Slice(Box::new(slice)), &[b2])?;
                 push(g, Op::Reshape { shape }, &[s])
@@ -243,9 +243,9 @@ fn disguise(g: &mut Function, rng: &mut ChaCha8Rng, x: Value) -> Option<Value> {
         }
         11 if ty.rank() >= 1 => {
             let slice = SliceAttrs {
-                start: std::iter::repeat(0).take(ty.rank()).collect(),
+                start: std::iter::repeat_n(0, ty.rank()).collect(),
                 limit: shape.0.clone(),
-                stride: std::iter::repeat(1).take(ty.rank()).collect(),
+                stride: std::iter::repeat_n(1, ty.rank()).collect(),
             };
             push(g, Op::Slice(Box::new(slice)), &[x])
         }
