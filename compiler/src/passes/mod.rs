@@ -54,8 +54,9 @@ pub use pipeline::{
 };
 pub use simplify::Simplify;
 
-/// One optimisation pass: a pure function from one graph to the next.
-pub trait Pass {
+/// One optimisation pass: a pure function from one graph to the next
+/// (`Send + Sync`, so one pipeline can serve many compiling threads).
+pub trait Pass: Send + Sync {
     /// Short lower-case name, used in reports and dump file names.
     fn name(&self) -> &'static str;
 
