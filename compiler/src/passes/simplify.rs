@@ -19,6 +19,8 @@
 //! and `transpose(dot_general(..))` when the dot has other uses (exact, but
 //! it would compute the product twice).
 
+use std::borrow::Cow;
+
 use gradlift_ir::{
     Args, BinaryOp, DType, Dims, DotDims, Function, IrError, Op, ReduceKind, Type, UnaryOp, Value,
 };
@@ -48,7 +50,7 @@ impl Pass for Simplify {
         let mut cx = Cx { rb: Rebuild::new(f)?, splats: Splats::default(), uses: use_counts(f) };
         let mut changed = false;
         for (v, node) in f.instructions() {
-            let mut op = node.op.clone();
+            let mut op = Cow::Borrowed(&node.op);
             let mut args = cx.rb.args(v);
             let mut rewritten = false;
             let mut replaced = None;
@@ -60,7 +62,7 @@ impl Pass for Simplify {
                         break;
                     }
                     Some(Rewrite::Op(new_op, new_args)) => {
-                        (op, args, rewritten) = (new_op, new_args, true);
+                        (op, args, rewritten) = (Cow::Owned(new_op), new_args, true);
                     }
                 }
             }
@@ -69,7 +71,7 @@ impl Pass for Simplify {
                     cx.rb.alias(v, x)?;
                     x
                 }
-                None if rewritten => cx.rb.emit(v, op, &args)?,
+                None if rewritten => cx.rb.emit(v, op.into_owned(), &args)?,
                 None => cx.rb.keep(v, &args)?,
             };
             changed |= rewritten || replaced.is_some();
