@@ -3,6 +3,26 @@
 
 use gradlift_ir::{Function, IrError, Value};
 
+use super::Pass;
+use crate::error::CompileError;
+
+/// [`dce`] as a pipeline pass.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Dce;
+
+impl Pass for Dce {
+    fn name(&self) -> &'static str {
+        "dce"
+    }
+
+    fn run(&self, f: &Function) -> Result<(Function, bool), CompileError> {
+        let g = dce(f)?;
+        // DCE only ever removes nodes, and copies the rest in order.
+        let changed = g.len() != f.len();
+        Ok((g, changed))
+    }
+}
+
 /// Removes every instruction no result depends on. Parameters are kept
 /// (they are the function's signature). Names and locations are preserved.
 pub fn dce(f: &Function) -> Result<Function, IrError> {
