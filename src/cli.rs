@@ -63,6 +63,22 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         of: usize,
     },
+    /// Optimise and fuse a function: print the fused program (kernels as
+    /// nested regions) and its memory plan.
+    Opt {
+        /// The `.gir` file.
+        file: PathBuf,
+        /// The function (default: the first in the file).
+        #[arg(long)]
+        func: Option<String>,
+        /// Write the IR after every pass into this directory (also set by
+        /// the `GRADLIFT_DUMP` environment variable).
+        #[arg(long, value_name = "DIR")]
+        dump_dir: Option<PathBuf>,
+        /// Also print the pass report (what each pass changed, and its time).
+        #[arg(long)]
+        report: bool,
+    },
     /// Print the forward-mode (JVP) function: extra tangent parameters
     /// `%x_dot` after the primals; results followed by their tangents.
     Jvp {
@@ -126,6 +142,24 @@ pub fn run(cli: Cli) -> Result<String, String> {
             let wrt = param_indices(f, &wrt)?;
             let g = ad::grad(f, &wrt, of).map_err(|e| e.to_string())?;
             Ok(print_function(&g))
+        }
+        Command::Opt { file, func, dump_dir, report } => {
+            let m = load(&file)?;
+            let f = m.func(func.as_deref()).map_err(|e| e.to_string())?;
+            let opts = gradlift_compiler::passes::pipeline::PipelineOptions {
+                dump_dir,
+                ..Default::default()
+            };
+            let (g, rep) = gradlift_compiler::passes::pipeline::optimize(f, &opts)
+                .map_err(|e| e.to_string())?;
+            let prog = gradlift_compiler::fusion::fuse(&g).map_err(|e| e.to_string())?;
+            let plan = gradlift_compiler::memory::plan_memory(&prog, &[], &[]);
+            let mut out = gradlift_compiler::fusion::print_fused(&prog);
+            out.push_str(&format!("# {plan}\n"));
+            if report {
+                out.push_str(&format!("{rep}\n"));
+            }
+            Ok(out)
         }
         Command::Jvp { file, func, wrt } => {
             let m = load(&file)?;

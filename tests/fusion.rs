@@ -16,7 +16,14 @@ fn random_args(f: &Function, seed: u64) -> Vec<gradlift::Tensor> {
         .enumerate()
         .map(|(i, p)| {
             let ty = f.ty(p);
-            let t = gradlift::Tensor::rand_normal(seed * 31 + i as u64, ty.shape.clone(), 0.0, 2.0, DType::F64).unwrap();
+            let t = gradlift::Tensor::rand_normal(
+                seed * 31 + i as u64,
+                ty.shape.clone(),
+                0.0,
+                2.0,
+                DType::F64,
+            )
+            .unwrap();
             t.cast(ty.dtype)
         })
         .collect()
@@ -30,10 +37,15 @@ fn fused_programs_evaluate_like_their_graphs() {
         let args = random_args(&f, seed);
         let want = eval_function(&f, &args).unwrap();
         let prog = fuse(&f).unwrap_or_else(|e| panic!("seed {seed}: {e}\n{f}"));
-        let got = eval_fused(&prog, &args).unwrap_or_else(|e| panic!("seed {seed}: {e}\n{}", print_fused(&prog)));
+        let got = eval_fused(&prog, &args)
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{}", print_fused(&prog)));
         assert_eq!(got.len(), want.len());
         for (k, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert!(g == w || g.allclose_nan(w, 0.0, 0.0), "seed {seed}, result {k}: {g} vs {w}\n{f}\n{}", print_fused(&prog));
+            assert!(
+                g == w || g.allclose_nan(w, 0.0, 0.0),
+                "seed {seed}, result {k}: {g} vs {w}\n{f}\n{}",
+                print_fused(&prog)
+            );
         }
     }
 }
@@ -56,7 +68,13 @@ fn kinematics_sgd_step_fuses_into_at_most_three_kernels() {
     let f = trace_named(
         "kinematics_sgd_step",
         kinematics_sgd_step,
-        &[("a", f32t(&[1, 2])), ("x0", f32t(&[1, 2])), ("v0", f32t(&[1, 2])), ("t", f32t(&[10, 1])), ("target", f32t(&[10, 2]))],
+        &[
+            ("a", f32t(&[1, 2])),
+            ("x0", f32t(&[1, 2])),
+            ("v0", f32t(&[1, 2])),
+            ("t", f32t(&[10, 1])),
+            ("target", f32t(&[10, 2])),
+        ],
     )
     .unwrap();
     let prog = fuse(&f).unwrap();

@@ -13,7 +13,6 @@
 //! Every benchmark also prints its graph's size before and after and the
 //! pipeline's per-pass table once.
 
-#[allow(dead_code)]
 #[path = "../tests/passes_common/mod.rs"]
 mod passes_common;
 

@@ -8,6 +8,7 @@ pub mod error;
 pub mod fusion;
 pub mod inline;
 mod ir_loc;
+pub mod memory;
 pub mod passes;
 
 pub use error::CompileError;

@@ -157,7 +157,7 @@ fn dumps_write_the_ir_after_every_stage() {
         verify_function(&h).unwrap();
         assert!(text.contains("  # f.gir:"), "{name} has no locations:\n{text}");
     }
-    let last = names.iter().filter(|n| n.ends_with(".gir")).next_back().unwrap();
+    let last = names.iter().rfind(|n| n.ends_with(".gir")).unwrap();
     let text = std::fs::read_to_string(dir.join(last)).unwrap();
     assert_eq!(print_function(&parse_function(&text, "x").unwrap()), print_function(&g));
     let table = std::fs::read_to_string(dir.join("f-passes.txt")).unwrap();

@@ -276,8 +276,9 @@ impl<'f> Partition<'f> {
     /// and consumer kernels merge too, as long as no path between them
     /// leaves the pair (that would be a cycle).
     fn merge_small(&mut self) {
-        let mut small: Vec<usize> =
-            (0..self.kernels.len()).filter(|&k| self.kernels[k].merged_into.is_none() && self.is_small(k)).collect();
+        let mut small: Vec<usize> = (0..self.kernels.len())
+            .filter(|&k| self.kernels[k].merged_into.is_none() && self.is_small(k))
+            .collect();
         // Topological order of first members, so groups grow forward.
         small.sort_by_key(|&k| self.kernels[k].members.iter().next().copied().unwrap_or(0));
         let mut groups: Vec<usize> = Vec::new();
@@ -313,7 +314,8 @@ impl<'f> Partition<'f> {
                 }
                 let mut needed = self.is_result[m as usize];
                 for &u in &self.users[m as usize] {
-                    let owners: Vec<usize> = self.member_of[u as usize].iter().map(|&o| self.find(o)).collect();
+                    let owners: Vec<usize> =
+                        self.member_of[u as usize].iter().map(|&o| self.find(o)).collect();
                     if owners.contains(&k) {
                         continue;
                     }

@@ -68,7 +68,12 @@ pub fn print_fused(prog: &FusedProgram) -> String {
     out.push_str("  return ");
     out.push_str(&join(prog.results.iter().map(|&r| names[r].as_str())));
     out.push_str("\n}\n");
-    let _ = writeln!(out, "# {} kernels, {} library calls", prog.num_kernels(), prog.num_library_calls());
+    let _ = writeln!(
+        out,
+        "# {} kernels, {} library calls",
+        prog.num_kernels(),
+        prog.num_library_calls()
+    );
     out
 }
 
@@ -135,7 +140,8 @@ fn replace_operand(s: &str, from: &str, to: &str) -> String {
     let mut rest = s;
     while let Some(pos) = rest.find(from) {
         let end = pos + from.len();
-        let boundary = rest[end..].chars().next().is_none_or(|c| !c.is_ascii_alphanumeric() && c != '_');
+        let boundary =
+            rest[end..].chars().next().is_none_or(|c| !c.is_ascii_alphanumeric() && c != '_');
         out.push_str(&rest[..pos]);
         out.push_str(if boundary { to } else { from });
         rest = &rest[end..];

@@ -31,7 +31,8 @@ pub fn split_reductions(f: &Function) -> Result<Function, IrError> {
             .filter_map(|b| {
                 let mut b: Dims = (*b).clone();
                 b.sort_unstable();
-                let proper = !b.is_empty() && b.len() < sorted.len() && b.iter().all(|x| sorted.contains(x));
+                let proper =
+                    !b.is_empty() && b.len() < sorted.len() && b.iter().all(|x| sorted.contains(x));
                 proper.then_some(b)
             })
             .max_by_key(|b| b.len())
@@ -56,7 +57,11 @@ pub fn split_reductions(f: &Function) -> Result<Function, IrError> {
         let nv = match &node.op {
             Op::Reduce { kind, axes } => match inner_axes(&f.ty(node.args[0]).shape, axes) {
                 Some(inner) => {
-                    let first = out.push(Op::Reduce { kind: *kind, axes: inner.clone() }, &args, loc.clone())?;
+                    let first = out.push(
+                        Op::Reduce { kind: *kind, axes: inner.clone() },
+                        &args,
+                        loc.clone(),
+                    )?;
                     // The remaining axes, renumbered after removing `inner`.
                     let rest: Dims = axes
                         .iter()

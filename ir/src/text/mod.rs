@@ -66,8 +66,8 @@ use std::fmt;
 
 pub use parser::{parse_function, parse_module, MAX_RANK, MAX_SPLAT_ELEMENTS};
 pub use printer::{
-    print_function, print_function_with, print_module, print_module_with, write_literal, write_type,
-    PrintOptions,
+    print_function, print_function_with, print_module, print_module_with, write_literal,
+    write_type, PrintOptions,
 };
 
 use crate::graph::{Function, Module};
