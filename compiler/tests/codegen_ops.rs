@@ -11,9 +11,7 @@ mod codegen_support;
 use codegen_support::{check, compile, random_args, rng, Body, Values};
 use gradlift_compiler::codegen::{clif_text, KernelCompiler};
 use gradlift_compiler::CompileError;
-use gradlift_ir::{
-    BinaryOp, CompareOp, DType, DotDims, Function, Op, ReduceKind, Tensor, UnaryOp,
-};
+use gradlift_ir::{BinaryOp, CompareOp, DType, DotDims, Function, Op, ReduceKind, Tensor, UnaryOp};
 
 const LENGTHS: [usize; 9] = [0, 1, 3, 4, 5, 7, 16, 1023, 4099];
 
@@ -176,7 +174,11 @@ fn broadcasts() {
         let c = b.param(dt, &[3, 1]);
         let m = b.param(dt, &[3, 4]);
         let cb = b.broadcast(c, &[0, 1], &[3, 4]);
-        let z = if dt == DType::Bool { b.binary(BinaryOp::And, cb, m) } else { b.binary(BinaryOp::Max, cb, m) };
+        let z = if dt == DType::Bool {
+            b.binary(BinaryOp::And, cb, m)
+        } else {
+            b.binary(BinaryOp::Max, cb, m)
+        };
         bodies.push(b.finish(&[z]));
         // new leading dims, row vector along the last axis
         let mut b = Body::new("leading_dims");
@@ -195,11 +197,21 @@ fn broadcasts() {
 }
 
 trait MaxOrAnd {
-    fn select_or_max(&mut self, dt: DType, x: gradlift_ir::Value, y: gradlift_ir::Value) -> gradlift_ir::Value;
+    fn select_or_max(
+        &mut self,
+        dt: DType,
+        x: gradlift_ir::Value,
+        y: gradlift_ir::Value,
+    ) -> gradlift_ir::Value;
 }
 
 impl MaxOrAnd for Body {
-    fn select_or_max(&mut self, dt: DType, x: gradlift_ir::Value, y: gradlift_ir::Value) -> gradlift_ir::Value {
+    fn select_or_max(
+        &mut self,
+        dt: DType,
+        x: gradlift_ir::Value,
+        y: gradlift_ir::Value,
+    ) -> gradlift_ir::Value {
         if dt == DType::Bool {
             self.binary(BinaryOp::Or, x, y)
         } else {
@@ -283,7 +295,9 @@ fn transposes_slices_reverses_reshapes() {
 #[test]
 fn size_zero_and_size_one_dims() {
     let mut bodies = Vec::new();
-    for shape in [vec![0], vec![1], vec![3, 0], vec![0, 3], vec![1, 1], vec![1, 5, 1], vec![4, 1, 3], vec![]] {
+    for shape in
+        [vec![0], vec![1], vec![3, 0], vec![0, 3], vec![1, 1], vec![1, 5, 1], vec![4, 1, 3], vec![]]
+    {
         let mut b = Body::new("shape");
         let x = b.param(DType::F32, &shape);
         let y = b.param(DType::F32, &shape);
@@ -505,8 +519,8 @@ fn kernels_are_callable_from_many_threads() {
                 let mut r = rng(100 + t);
                 for _ in 0..3 {
                     let split = codegen_support::random_split(&mut r, k.units);
-                    let got =
-                        gradlift_compiler::codegen::run_kernel_ranges(k, body, args, &split).unwrap();
+                    let got = gradlift_compiler::codegen::run_kernel_ranges(k, body, args, &split)
+                        .unwrap();
                     assert_eq!(&got, base);
                 }
             });

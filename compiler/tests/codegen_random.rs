@@ -52,7 +52,8 @@ fn random_bodies_match_the_interpreter() {
         }
         let kernels = c.finish().expect("finalize");
         for ((seed, body, reduction, r), k) in gens.iter_mut().zip(&kernels) {
-            let values = if !*reduction && r.gen_bool(0.5) { Values::Special } else { Values::Tame };
+            let values =
+                if !*reduction && r.gen_bool(0.5) { Values::Special } else { Values::Tame };
             let args = random_args(r, body, values);
             if let Err(e) = check(k, body, &args, r) {
                 panic!("seed {seed}: {e}\nbody: {body:#?}\nargs: {args:?}");
@@ -81,11 +82,14 @@ fn generate(r: &mut ChaCha8Rng, seed: u64) -> (Function, bool) {
         // A longer innermost dim: several packets, accumulators, tails.
         shape[rank - 1] = r.gen_range(30..300);
     }
-    let mut g = Gen { b: Body::new(&format!("rnd{seed}")), shape, pool: Vec::new(), deferred: Vec::new() };
+    let mut g =
+        Gen { b: Body::new(&format!("rnd{seed}")), shape, pool: Vec::new(), deferred: Vec::new() };
     // Parameters come first in a function: leaves are planned, then built.
     let n_leaves = r.gen_range(1..=4);
     for _ in 0..n_leaves {
-        let dt = *[DType::F32, DType::F64, DType::I32, DType::I64, DType::Bool].choose(r).unwrap_or(&DType::F32);
+        let dt = *[DType::F32, DType::F64, DType::I32, DType::I64, DType::Bool]
+            .choose(r)
+            .unwrap_or(&DType::F32);
         g.plan_leaf(r, dt);
     }
     g.build_leaves();
@@ -207,7 +211,9 @@ impl Gen {
                     View::Direct => x,
                     View::Broadcast { dims } => self.b.broadcast(x, &dims, &s),
                     View::Transpose { perm } => self.b.transpose(x, &perm),
-                    View::Slice { start, limit, stride } => self.b.slice(x, &start, &limit, &stride),
+                    View::Slice { start, limit, stride } => {
+                        self.b.slice(x, &start, &limit, &stride)
+                    }
                     View::Reverse { axes } => self.b.reverse(x, &axes),
                     View::Reshape => self.b.reshape(x, &s),
                 },

@@ -39,17 +39,50 @@ pub(crate) enum Src {
 /// A scalar expression at a point of the iteration space.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum ENode {
-    Load { src: Src, dtype: DType, offset: LinId },
+    Load {
+        src: Src,
+        dtype: DType,
+        offset: LinId,
+    },
     /// A scalar literal: the value's bits (bool: 0 or 1).
-    Const { dtype: DType, bits: u64 },
+    Const {
+        dtype: DType,
+        bits: u64,
+    },
     /// The index `coord`, converted to `dtype` with `as`.
-    Iota { dtype: DType, coord: LinId },
-    Unary { op: UnaryOp, dtype: DType, x: ExprId },
-    Binary { op: BinaryOp, dtype: DType, x: ExprId, y: ExprId },
+    Iota {
+        dtype: DType,
+        coord: LinId,
+    },
+    Unary {
+        op: UnaryOp,
+        dtype: DType,
+        x: ExprId,
+    },
+    Binary {
+        op: BinaryOp,
+        dtype: DType,
+        x: ExprId,
+        y: ExprId,
+    },
     /// `dtype` is the operands' dtype (the result is bool).
-    Compare { op: CompareOp, dtype: DType, x: ExprId, y: ExprId },
-    Select { dtype: DType, p: ExprId, t: ExprId, f: ExprId },
-    Convert { from: DType, to: DType, x: ExprId },
+    Compare {
+        op: CompareOp,
+        dtype: DType,
+        x: ExprId,
+        y: ExprId,
+    },
+    Select {
+        dtype: DType,
+        p: ExprId,
+        t: ExprId,
+        f: ExprId,
+    },
+    Convert {
+        from: DType,
+        to: DType,
+        x: ExprId,
+    },
 }
 
 impl ENode {
@@ -491,9 +524,9 @@ impl Builder<'_> {
         let ty = body.ty(v).clone();
         let dtype = ty.dtype;
         let arg = |k: usize, am: &Map| -> Result<ExprId, BuildError> {
-            memo.get(&(body.args(v)[k].index(), am.clone())).copied().ok_or_else(|| {
-                BuildError::Msg(v, "internal: operand expression missing".into())
-            })
+            memo.get(&(body.args(v)[k].index(), am.clone()))
+                .copied()
+                .ok_or_else(|| BuildError::Msg(v, "internal: operand expression missing".into()))
         };
         let node = match body.op(v) {
             Op::Parameter { index } => {

@@ -36,7 +36,8 @@ pub fn run_kernel(
     body: &Function,
     args: &[Tensor],
 ) -> Result<Vec<Tensor>, CompileError> {
-    run_kernel_ranges(kernel, body, args, &[0..kernel.units])
+    let all = 0..kernel.units;
+    run_kernel_ranges(kernel, body, args, std::slice::from_ref(&all))
 }
 
 /// Runs `kernel` with `main` called once per range, in the order given
@@ -111,11 +112,21 @@ fn to_tensor(t: &Type, bytes: &[u8]) -> Result<Tensor, String> {
     let n = t.shape.size();
     let data = match t.dtype {
         DType::F32 => Data::F32(
-            bytes.chunks_exact(4).take(n).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+            bytes
+                .chunks_exact(4)
+                .take(n)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
         ),
-        DType::F64 => Data::F64(bytes.chunks_exact(8).take(n).map(le_u64).map(f64::from_bits).collect()),
+        DType::F64 => {
+            Data::F64(bytes.chunks_exact(8).take(n).map(le_u64).map(f64::from_bits).collect())
+        }
         DType::I32 => Data::I32(
-            bytes.chunks_exact(4).take(n).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+            bytes
+                .chunks_exact(4)
+                .take(n)
+                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
         ),
         DType::I64 => Data::I64(bytes.chunks_exact(8).take(n).map(|c| le_u64(c) as i64).collect()),
         DType::Bool => {

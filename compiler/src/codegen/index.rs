@@ -100,11 +100,7 @@ impl IndexArena {
 
     /// The coefficient of variable `v` as a top-level term (0 if absent).
     pub fn coef(&self, id: LinId, v: u32) -> i64 {
-        self.lin(id)
-            .terms
-            .iter()
-            .find(|(a, _)| *a == Atom::Var(v))
-            .map_or(0, |&(_, c)| c)
+        self.lin(id).terms.iter().find(|(a, _)| *a == Atom::Var(v)).map_or(0, |&(_, c)| c)
     }
 
     pub fn constant(&mut self, c: i64) -> LinId {

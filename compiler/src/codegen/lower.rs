@@ -18,7 +18,11 @@ use super::packet::{
 };
 
 /// Applies `f` to the scalar or to each vector of a packet.
-fn map1(b: &mut FunctionBuilder, x: &Pk, mut f: impl FnMut(&mut FunctionBuilder, Value) -> Value) -> Pk {
+fn map1(
+    b: &mut FunctionBuilder,
+    x: &Pk,
+    mut f: impl FnMut(&mut FunctionBuilder, Value) -> Value,
+) -> Pk {
     match x {
         Pk::S(v) => Pk::S(f(b, *v)),
         Pk::V(vs) => Pk::V(vs.iter().map(|&v| f(b, v)).collect()),

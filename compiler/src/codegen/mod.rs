@@ -8,7 +8,7 @@
 //! | --- | --- |
 //! | `analysis.rs` | body → scalar expressions over an iteration space, views folded into index expressions (`index.rs`), dims collapsed |
 //! | `plan.rs` | loop nest shape, vectorised dim, work units, reduction chunks |
-//! | `emit.rs` | CLIF: rotated loop nests, vector body + scalar tail, accumulators, `finish` |
+//! | `emit/` | CLIF: rotated loop nests, vector body + scalar tail, expression placement; `reduce.rs`: accumulators, combine, `finish` |
 //! | `lower.rs`, `packet.rs` | CLIF of each op on scalars and 4-lane packets |
 //! | `math/` | transcendental functions (exp, log, tanh, ...) |
 //! | `jit.rs` | the JIT module and the code handle |
@@ -138,7 +138,8 @@ impl KernelCompiler {
         let p = plan(&k);
         let data = self.define_consts(&k)?;
         let main = self.define(&k, &p, &data, Role::Main)?;
-        let finish = if p.chunks > 1 { Some(self.define(&k, &p, &data, Role::Finish)?) } else { None };
+        let finish =
+            if p.chunks > 1 { Some(self.define(&k, &p, &data, Role::Finish)?) } else { None };
         let scratch_bytes = if p.chunks > 1 {
             k.outputs
                 .iter()
@@ -212,7 +213,13 @@ impl KernelCompiler {
     }
 
     /// Builds and compiles one function of a kernel.
-    fn define(&mut self, k: &Kernel, p: &Plan, data: &[DataId], role: Role) -> Result<FuncId, CompileError> {
+    fn define(
+        &mut self,
+        k: &Kernel,
+        p: &Plan,
+        data: &[DataId],
+        role: Role,
+    ) -> Result<FuncId, CompileError> {
         let sig = kernel_signature(&self.module);
         let id = self
             .module
@@ -273,7 +280,11 @@ fn build_function(
         let params = b.block_params(entry).to_vec();
         let (bufs, start, end) = (params[0], params[1], params[2]);
         let needs_ptrs = !matches!(p.mode, Mode::Empty);
-        let all = if needs_ptrs { load_buffer_ptrs(&mut b, bufs, k.num_params + n_out + n_scratch) } else { Vec::new() };
+        let all = if needs_ptrs {
+            load_buffer_ptrs(&mut b, bufs, k.num_params + n_out + n_scratch)
+        } else {
+            Vec::new()
+        };
         let ptrs = if needs_ptrs {
             Ptrs {
                 inputs: all[..k.num_params].to_vec(),

@@ -14,7 +14,9 @@
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
-use cranelift_codegen::ir::{types, ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{
+    types, ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value,
+};
 use cranelift_frontend::FunctionBuilder;
 use gradlift_ir::DType;
 use smallvec::SmallVec;
@@ -173,7 +175,13 @@ pub(crate) fn shuffle(b: &mut FunctionBuilder, ty: Type, x: Value, y: Value, m: 
 
 /// Shuffle of 32-bit lanes: lane `i` of the result is lane `l[i]` of
 /// `x ++ y` (0-3 from `x`, 4-7 from `y`).
-pub(crate) fn shuffle32(b: &mut FunctionBuilder, ty: Type, x: Value, y: Value, l: [u8; 4]) -> Value {
+pub(crate) fn shuffle32(
+    b: &mut FunctionBuilder,
+    ty: Type,
+    x: Value,
+    y: Value,
+    l: [u8; 4],
+) -> Value {
     let mut m = [0u8; 16];
     for i in 0..4 {
         for j in 0..4 {
@@ -184,7 +192,13 @@ pub(crate) fn shuffle32(b: &mut FunctionBuilder, ty: Type, x: Value, y: Value, l
 }
 
 /// Shuffle of 64-bit lanes (0-1 from `x`, 2-3 from `y`).
-pub(crate) fn shuffle64(b: &mut FunctionBuilder, ty: Type, x: Value, y: Value, l: [u8; 2]) -> Value {
+pub(crate) fn shuffle64(
+    b: &mut FunctionBuilder,
+    ty: Type,
+    x: Value,
+    y: Value,
+    l: [u8; 2],
+) -> Value {
     let mut m = [0u8; 16];
     for i in 0..2 {
         for j in 0..8 {

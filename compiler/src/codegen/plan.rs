@@ -166,11 +166,7 @@ pub(crate) fn plan(k: &Kernel) -> Plan {
             }
         }
     }
-    p.units = p
-        .unit_dims
-        .iter()
-        .map(|&d| k.dims[d].extent.div_ceil(p.covered(k, d)))
-        .product();
+    p.units = p.unit_dims.iter().map(|&d| k.dims[d].extent.div_ceil(p.covered(k, d))).product();
     p.unit_cost = (0..n).map(|d| p.covered(k, d)).product::<u64>().max(1);
     p.grain = GRAIN_TARGET.div_ceil(p.unit_cost).max(1);
     p

@@ -70,10 +70,7 @@ impl Body {
     }
 
     pub fn broadcast(&mut self, x: Value, dims: &[usize], shape: &[usize]) -> Value {
-        self.op(
-            Op::BroadcastInDim { shape: Shape::new(shape), dims: Dims::from_slice(dims) },
-            &[x],
-        )
+        self.op(Op::BroadcastInDim { shape: Shape::new(shape), dims: Dims::from_slice(dims) }, &[x])
     }
 
     pub fn reshape(&mut self, x: Value, shape: &[usize]) -> Value {
@@ -142,9 +139,8 @@ pub fn compile(bodies: &[&Function]) -> Vec<CompiledKernel> {
 
 /// Random ranges covering `0..units` once, in random order.
 pub fn random_split(rng: &mut impl Rng, units: usize) -> Vec<Range<usize>> {
-    let mut cuts: Vec<usize> = (0..rng.gen_range(0..4usize.min(units + 1)))
-        .map(|_| rng.gen_range(0..=units))
-        .collect();
+    let mut cuts: Vec<usize> =
+        (0..rng.gen_range(0..4usize.min(units + 1))).map(|_| rng.gen_range(0..=units)).collect();
     cuts.push(0);
     cuts.push(units);
     cuts.sort_unstable();
@@ -172,9 +168,7 @@ pub fn check(
     let again = run_kernel_ranges(kernel, body, args, &split).map_err(|e| format!("jit: {e}"))?;
     for (i, (a, b)) in got.iter().zip(&again).enumerate() {
         if a != b {
-            return Err(format!(
-                "result {i}: whole run and split {split:?} differ:\n{a}\n{b}"
-            ));
+            return Err(format!("result {i}: whole run and split {split:?} differ:\n{a}\n{b}"));
         }
     }
     let scales = abs_sums(body, args)?;
@@ -281,12 +275,11 @@ pub fn compare(
     let s = scale.map(|t| t.to_f64_vec());
     for i in 0..g.len() {
         let ok = match got.data() {
-            Data::I32(_) | Data::I64(_) | Data::Bool(_) => {
-                got.data_eq_at(want, i)
-            }
+            Data::I32(_) | Data::I64(_) | Data::Bool(_) => got.data_eq_at(want, i),
             Data::F32(a) => {
                 let b = want.as_slice::<f32>().map_err(|e| e.to_string())?;
-                ulps_f32(a[i], b[i]) <= 4 || reduction_close(g[i], w[i], reduce, &s, i, f32::EPSILON as f64)
+                ulps_f32(a[i], b[i]) <= 4
+                    || reduction_close(g[i], w[i], reduce, &s, i, f32::EPSILON as f64)
             }
             Data::F64(a) => {
                 let b = want.as_slice::<f64>().map_err(|e| e.to_string())?;
@@ -384,7 +377,8 @@ pub enum Values {
 /// A random tensor of `ty`.
 pub fn random_tensor(rng: &mut impl Rng, ty: &Type, values: Values) -> Tensor {
     let n = ty.shape.size();
-    let special = |rng: &mut dyn rand::RngCore| values == Values::Special && rng.gen_range(0..8) == 0;
+    let special =
+        |rng: &mut dyn rand::RngCore| values == Values::Special && rng.gen_range(0..8) == 0;
     let data = match ty.dtype {
         DType::F32 => {
             let sp = specials_f32();
@@ -418,7 +412,13 @@ pub fn random_tensor(rng: &mut impl Rng, ty: &Type, values: Values) -> Tensor {
             let sp = specials_i32();
             Data::I32(
                 (0..n)
-                    .map(|_| if special(rng) { *sp.choose(rng).unwrap_or(&0) } else { rng.gen_range(-9..10) })
+                    .map(|_| {
+                        if special(rng) {
+                            *sp.choose(rng).unwrap_or(&0)
+                        } else {
+                            rng.gen_range(-9..10)
+                        }
+                    })
                     .collect(),
             )
         }
@@ -426,7 +426,13 @@ pub fn random_tensor(rng: &mut impl Rng, ty: &Type, values: Values) -> Tensor {
             let sp = specials_i64();
             Data::I64(
                 (0..n)
-                    .map(|_| if special(rng) { *sp.choose(rng).unwrap_or(&0) } else { rng.gen_range(-9..10) })
+                    .map(|_| {
+                        if special(rng) {
+                            *sp.choose(rng).unwrap_or(&0)
+                        } else {
+                            rng.gen_range(-9..10)
+                        }
+                    })
                     .collect(),
             )
         }
