@@ -3,7 +3,8 @@
 //!
 //! - `affine`: `out = x * a + b` over 2^24 f32, against a plain copy of the
 //!   same bytes (the bandwidth ceiling) measured in the same run;
-//! - `tanh_sq_sum`: `Σ tanh(0.7 x + 0.1)²` over 2^24 f32;
+//! - `tanh_sq_sum`: `Σ tanh(0.7 x + 0.1)²` over 2^24 f32, and `sq_sum`, the
+//!   same without tanh (the reduction machinery alone);
 //! - `compile`: one kernel of a 10-op and a 100-op body into a fresh
 //!   module (analysis, CLIF, Cranelift, finalize).
 
@@ -53,14 +54,15 @@ fn affine_body() -> Function {
     b.finish(&[y])
 }
 
-fn tanh_sq_body() -> Function {
-    let mut b = B::new("tanh_sq_sum");
+/// `Σ f(0.7 x + 0.1)²` with `f = tanh`, or the identity.
+fn sq_sum_body(tanh: bool) -> Function {
+    let mut b = B::new(if tanh { "tanh_sq_sum" } else { "sq_sum" });
     let x = b.param(&[N]);
     let a = b.scalar(0.7, &[N]);
     let c = b.scalar(0.1, &[N]);
     let m = b.bin(BinaryOp::Mul, x, a);
     let y = b.bin(BinaryOp::Add, m, c);
-    let t = b.op(Op::Unary(UnaryOp::Tanh), &[y]);
+    let t = if tanh { b.op(Op::Unary(UnaryOp::Tanh), &[y]) } else { y };
     let s = b.bin(BinaryOp::Mul, t, t);
     let r = b.op(Op::Reduce { kind: ReduceKind::Sum, axes: [0].into_iter().collect() }, &[s]);
     b.finish(&[r])
@@ -146,10 +148,13 @@ fn bench_kernels(c: &mut Criterion) {
     let bufs = buffers(&k, &body, &x);
     g.bench_function("affine_2^24_f32", |bch| bch.iter(|| run(&k, &bufs)));
     g.throughput(Throughput::Elements(N as u64));
-    let body = tanh_sq_body();
-    let k = compile(&body);
-    let bufs = buffers(&k, &body, &x);
-    g.bench_function("tanh_sq_sum_2^24_f32", |bch| bch.iter(|| run(&k, &bufs)));
+    for tanh in [false, true] {
+        let body = sq_sum_body(tanh);
+        let k = compile(&body);
+        let bufs = buffers(&k, &body, &x);
+        let name = format!("{}_2^24_f32", body.name());
+        g.bench_function(name, |bch| bch.iter(|| run(&k, &bufs)));
+    }
     g.finish();
 
     let mut g = c.benchmark_group("codegen_compile");

@@ -54,3 +54,15 @@ fn broadcast_row_vector() {
     let body = b.finish(&[y]);
     insta::assert_snapshot!(clif_text(&body).unwrap());
 }
+
+/// The text is deterministic: two compilers, the same bytes.
+#[test]
+fn clif_text_is_deterministic() {
+    let mut b = Body::new("twice");
+    let x = b.param(DType::F32, &[7, 9]);
+    let t = b.transpose(x, &[1, 0]);
+    let e = b.unary(UnaryOp::Exp, t);
+    let s = b.reduce(ReduceKind::Max, e, &[0]);
+    let body = b.finish(&[s]);
+    assert_eq!(clif_text(&body).unwrap(), clif_text(&body).unwrap());
+}

@@ -575,3 +575,48 @@ fn ops_outside_kernel_bodies_are_typed_errors() {
     assert_eq!(c.finish().unwrap().len(), 1);
     assert!(clif_text(&body).unwrap().contains("function"));
 }
+
+#[test]
+fn code_lives_while_any_kernel_does() {
+    let mut b = Body::new("neg");
+    let x = b.param(DType::F64, &[33]);
+    let y = b.unary(UnaryOp::Neg, x);
+    let neg = b.finish(&[y]);
+    let mut b = Body::new("sum");
+    let x = b.param(DType::F64, &[33]);
+    let s = b.reduce(ReduceKind::Sum, x, &[0]);
+    let sum = b.finish(&[s]);
+    let mut kernels = compile(&[&neg, &sum]);
+    let k_sum = kernels.pop().unwrap();
+    drop(kernels);
+    // The module is still mapped through the other kernel's handle.
+    let args = random_args(&mut rng(18), &sum, Values::Tame);
+    check(&k_sum, &sum, &args, &mut rng(19)).unwrap();
+    assert_eq!(std::sync::Arc::strong_count(&k_sum.code), 1);
+    drop(k_sum);
+}
+
+#[test]
+fn malformed_bodies_are_errors_not_panics() {
+    // No results.
+    let mut b = Body::new("empty");
+    let _ = b.param(DType::F32, &[3]);
+    let body = b.finish(&[]);
+    let mut c = KernelCompiler::new().unwrap();
+    assert!(c.add("empty", &body).is_err());
+    // Results of different shapes in a loop kernel.
+    let mut b = Body::new("shapes");
+    let x = b.param(DType::F32, &[3]);
+    let y = b.param(DType::F32, &[4]);
+    let body = b.finish(&[x, y]);
+    let err = c.add("shapes", &body).unwrap_err();
+    assert!(err.to_string().contains("iteration shape"), "{err}");
+    // Wrong arguments to the host executor are errors too.
+    let mut b = Body::new("ok");
+    let x = b.param(DType::F32, &[3]);
+    let body = b.finish(&[x]);
+    c.add("ok", &body).unwrap();
+    let k = c.finish().unwrap().remove(0);
+    let bad = Tensor::from_vec([4], vec![0f32; 4]).unwrap();
+    assert!(gradlift_compiler::codegen::run_kernel(&k, &body, &[bad]).is_err());
+}

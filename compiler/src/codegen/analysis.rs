@@ -688,7 +688,8 @@ fn collapse(k: &mut Kernel) -> Result<(), IndexOverflow> {
         }
         let Some(p) = merged else { return Ok(()) };
         let (a, b) = (k.dims[p], k.dims[p + 1]);
-        let mut extents: Vec<u64> = k.shape.dims().iter().map(|&d| d as u64).collect();
+        // Dims collapsed or dropped earlier no longer occur: extent 1.
+        let mut extents: Vec<u64> = vec![1; k.shape.rank()];
         for d in &k.dims {
             extents[d.var as usize] = d.extent;
         }

@@ -372,9 +372,7 @@ impl Gen<'_> {
         }
         let lanes = to_lanes(b, dt, v);
         for (l, &x) in lanes.iter().enumerate() {
-            let mut vars = env.vars.clone();
-            let i0 = vars[var as usize].unwrap_or(x);
-            vars[var as usize] = Some(b.ins().iadd_imm_s(i0, l as i64));
+            let vars = self.lane_vars(b, env, var, l as i64);
             let off = self.eval_lin(b, offset, &vars);
             let off = index(b, off);
             let addr = elem_addr(b, base, off, size);
