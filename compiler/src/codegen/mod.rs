@@ -47,6 +47,23 @@
 //! partials in chunk order. The split depends on shapes only, so results
 //! are bitwise the same for every division of the units among threads.
 
+//!
+//! **Vectorised, and what falls back.** The innermost loop dim runs in
+//! packets of 4 lanes (f32x4 / i32x4, pairs of f64x2 / i64x2, bools as
+//! masks) with a scalar tail. Reads with a stride of 1 along it are vector
+//! loads, -1 (reverse) a load and a lane shuffle, 0 (broadcasts) a value
+//! computed once outside the loop and splatted; other strides and reads
+//! through non-affine reshapes gather lane by lane. Lane by lane too: integer
+//! division and remainder (x86 has no vector division), conversions that
+//! change lane width between floats and integers (f32→i64, f64→i32/i64,
+//! i32→f64, i64→f32), and, in the math stand-in, every transcendental
+//! function.
+//!
+//! **Linking the math library.** [`math::libcall_symbols`] are registered
+//! with the JIT builder and declared as the module's first imported
+//! functions, in order, so that `math::emit` can call the `k`-th as the
+//! user external name `u0:k`.
+
 mod analysis;
 mod emit;
 mod host;
