@@ -620,3 +620,24 @@ fn malformed_bodies_are_errors_not_panics() {
     let bad = Tensor::from_vec([4], vec![0f32; 4]).unwrap();
     assert!(gradlift_compiler::codegen::run_kernel(&k, &body, &[bad]).is_err());
 }
+
+#[test]
+fn high_rank_views_and_reductions() {
+    let shape = [2, 3, 1, 2, 3, 2, 1, 5];
+    let perm = [7, 0, 6, 2, 4, 1, 5, 3];
+    let tshape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+    let mut bodies = Vec::new();
+    let mut b = Body::new("rank8");
+    let x = b.param(DType::F32, &shape);
+    let y = b.param(DType::F32, &tshape);
+    let t = b.transpose(x, &perm);
+    let z = b.binary(BinaryOp::Mul, t, y);
+    let r = b.reverse(z, &[0, 4, 7]);
+    bodies.push(b.finish(&[r, z]));
+    let mut b = Body::new("rank8_reduce");
+    let x = b.param(DType::I64, &shape);
+    let s = b.reduce(ReduceKind::Sum, x, &[1, 4, 6]);
+    let m = b.reduce(ReduceKind::Max, x, &[1, 4, 6]);
+    bodies.push(b.finish(&[s, m, x]));
+    check_all(&bodies, Values::Special, 3, 20);
+}
