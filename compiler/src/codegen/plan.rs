@@ -154,7 +154,10 @@ pub(crate) fn plan(k: &Kernel) -> Plan {
             }
         } else {
             p.mode = Mode::RowReduce;
-            p.vector_dim = reduced.last().copied();
+            // Rows shorter than two packets run scalar: no vector
+            // accumulators to set up and fold per output.
+            p.vector_dim =
+                reduced.last().copied().filter(|&d| k.dims[d].extent >= 2 * LANES as u64);
             if big && !reduced.is_empty() {
                 for &d in &kept {
                     p.cover[d] = Cover::Fixed;

@@ -77,7 +77,8 @@ impl Gen<'_> {
             .collect();
         let mut envs = [env];
         let (kframes, _) = self.open_dims(b, &kept, ranges, None, &mut envs, Vec::new());
-        let a = p.accs;
+        let vector = p.vector_dim.and_then(|v| ranges[v]).is_some();
+        let a = if vector { p.accs } else { 0 };
         let n_red = self.reductions().len();
         // Layout: per reduction, `a` packets then one scalar.
         let mut init = Vec::new();
@@ -176,8 +177,12 @@ impl Gen<'_> {
         let accs = unflatten(&template, &out);
         let (vs, ss) = split(&accs);
         for (r, (o, kind, dt, _)) in self.reductions().into_iter().enumerate() {
-            let h = self.combine(b, kind, dt, &vs[r * a..(r + 1) * a]);
-            let total = reduce_step(b, kind, dt, &Pk::S(h), &ss[r]);
+            let total = if a == 0 {
+                ss[r].clone()
+            } else {
+                let h = self.combine(b, kind, dt, &vs[r * a..(r + 1) * a]);
+                reduce_step(b, kind, dt, &Pk::S(h), &ss[r])
+            };
             self.store_result(b, &env, o, r, &total, chunk);
         }
         self.close_dims(b, kframes, Vec::new());
