@@ -66,3 +66,18 @@ fn clif_text_is_deterministic() {
     let body = b.finish(&[s]);
     assert_eq!(clif_text(&body).unwrap(), clif_text(&body).unwrap());
 }
+
+/// A transpose seen through a reshape: `x[4,6]ᵀ` flattened. The flat loop
+/// is split (`i = 4 * i_hi + i_lo`) so the read is a strided load with no
+/// division; the header shows the split dims.
+#[test]
+fn transposed_reshape_is_affine() {
+    let mut b = Body::new("flat_t");
+    let x = b.param(DType::F32, &[4, 6]);
+    let t = b.transpose(x, &[1, 0]);
+    let f = b.reshape(t, &[24]);
+    let body = b.finish(&[f]);
+    let text = clif_text(&body).unwrap();
+    assert!(text.contains("loop dims [6, 4]"), "{text}");
+    assert!(!text.contains("udiv") && !text.contains("urem"), "{text}");
+}

@@ -152,8 +152,11 @@ pub(crate) struct Kernel {
     /// Bit set of the loop variables each expression depends on.
     pub deps: Vec<u64>,
     pub outputs: Vec<Output>,
-    /// Iteration dims after dropping size-1 dims and collapsing, outer first.
+    /// Iteration dims after dropping size-1 dims, splitting and collapsing,
+    /// outer first.
     pub dims: Vec<Dim>,
+    /// Number of loop variables (the rank of `S`, plus one per split dim).
+    pub num_vars: usize,
     /// Number of kernel inputs.
     pub num_params: usize,
     /// Non-scalar constants read through [`Src::Data`].
@@ -294,6 +297,7 @@ pub(crate) fn analyse(name: &str, body: &Function) -> Result<Kernel, CompileErro
     let mut k = Kernel {
         name: name.to_string(),
         kind,
+        num_vars: shape.rank(),
         shape,
         arena: b.arena,
         exprs: b.exprs,
@@ -306,6 +310,7 @@ pub(crate) fn analyse(name: &str, body: &Function) -> Result<Kernel, CompileErro
         reduced_size,
     };
     if !k.is_empty() {
+        split_for_reshapes(&mut k).map_err(overflow)?;
         collapse(&mut k).map_err(overflow)?;
     }
     k.deps = dependencies(&k);
@@ -688,35 +693,96 @@ fn collapse(k: &mut Kernel) -> Result<(), IndexOverflow> {
         }
         let Some(p) = merged else { return Ok(()) };
         let (a, b) = (k.dims[p], k.dims[p + 1]);
-        // Dims collapsed or dropped earlier no longer occur: extent 1.
-        let mut extents: Vec<u64> = vec![1; k.shape.rank()];
-        for d in &k.dims {
-            extents[d.var as usize] = d.extent;
-        }
+        let mut extents = current_extents(k);
         extents[a.var as usize] = 1;
         extents[b.var as usize] = a.extent * b.extent;
-        let (arena, map) = k.arena.rebuild(extents, &roots, &|ar, v| {
-            if v == a.var {
-                Ok(ar.constant(0))
-            } else {
-                Ok(ar.var(v))
-            }
-        })?;
-        let remap = |id: LinId| map[id as usize].ok_or(IndexOverflow);
-        for e in &mut k.exprs {
-            match e {
-                ENode::Load { offset, .. } => *offset = remap(*offset)?,
-                ENode::Iota { coord, .. } => *coord = remap(*coord)?,
-                _ => {}
-            }
-        }
-        for o in &mut k.outputs {
-            o.offset = remap(o.offset)?;
-        }
-        k.arena = arena;
+        rebuild(k, extents, &|ar, v| if v == a.var { Ok(ar.constant(0)) } else { Ok(ar.var(v)) })?;
         k.dims[p + 1].extent = a.extent * b.extent;
         k.dims.remove(p);
     }
+}
+
+/// The extent of every loop variable (1 for those that no longer occur).
+fn current_extents(k: &Kernel) -> Vec<u64> {
+    let mut extents: Vec<u64> = vec![1; k.num_vars];
+    for d in &k.dims {
+        extents[d.var as usize] = d.extent;
+    }
+    extents
+}
+
+/// Rebuilds every index expression of `k` with new variable extents and
+/// variable `v` replaced by `subst(v)`.
+fn rebuild(
+    k: &mut Kernel,
+    extents: Vec<u64>,
+    subst: &dyn Fn(&mut IndexArena, u32) -> Result<LinId, IndexOverflow>,
+) -> Result<(), IndexOverflow> {
+    let roots = index_roots(k);
+    let (arena, map) = k.arena.rebuild(extents, &roots, subst)?;
+    let remap = |id: LinId| map[id as usize].ok_or(IndexOverflow);
+    for e in &mut k.exprs {
+        match e {
+            ENode::Load { offset, .. } => *offset = remap(*offset)?,
+            ENode::Iota { coord, .. } => *coord = remap(*coord)?,
+            _ => {}
+        }
+    }
+    for o in &mut k.outputs {
+        o.offset = remap(o.offset)?;
+    }
+    k.arena = arena;
+    Ok(())
+}
+
+/// Splits loop variables that index expressions divide: when some access
+/// reads `v / d` or `v mod d` (a reshape merging dims of a transposed or
+/// broadcast view) and `d` divides the extent of `v`, the dim of `v`
+/// becomes two dims `(v_hi, v_lo)` with `v = d * v_hi + v_lo`, and those
+/// accesses become affine: strided loads instead of divisions per element.
+fn split_for_reshapes(k: &mut Kernel) -> Result<(), IndexOverflow> {
+    use super::index::Atom;
+    for _ in 0..MAX_RANK {
+        if k.num_vars >= MAX_RANK {
+            return Ok(());
+        }
+        let extents = current_extents(k);
+        let live = k.arena.live(&index_roots(k));
+        let mut found = None;
+        'search: for id in (0..k.arena.len()).filter(|&i| live[i]) {
+            for &(a, _) in &k.arena.lin(id as LinId).terms {
+                let (Atom::Div(x, d) | Atom::Mod(x, d)) = a else { continue };
+                let lx = k.arena.lin(x);
+                if let [(Atom::Var(v), 1)] = lx.terms[..] {
+                    let n = extents[v as usize];
+                    if lx.off == 0 && n > d as u64 && n % d as u64 == 0 {
+                        found = Some((v, d as u64));
+                        break 'search;
+                    }
+                }
+            }
+        }
+        let Some((v, d)) = found else { return Ok(()) };
+        let lo = k.num_vars as u32;
+        k.num_vars += 1;
+        let mut extents = current_extents(k);
+        let n = extents[v as usize];
+        extents[v as usize] = n / d;
+        extents[lo as usize] = d;
+        rebuild(k, extents, &|ar, u| {
+            if u == v {
+                let (hi, l) = (ar.var(v), ar.var(lo));
+                ar.combine(&[(hi, d as i64), (l, 1)], 0)
+            } else {
+                Ok(ar.var(u))
+            }
+        })?;
+        let p = k.dims.iter().position(|dim| dim.var == v).ok_or(IndexOverflow)?;
+        let reduced = k.dims[p].reduced;
+        k.dims[p].extent = n / d;
+        k.dims.insert(p + 1, Dim { var: lo, extent: d, reduced });
+    }
+    Ok(())
 }
 
 /// The loop variables each expression depends on.

@@ -162,7 +162,7 @@ impl Gen<'_> {
 
     fn new_env(&self) -> Env {
         Env {
-            vars: vec![None; self.k.shape.rank()],
+            vars: vec![None; self.k.num_vars],
             vec: None,
             scalars: vec![None; self.k.exprs.len()],
             packets: vec![None; self.k.exprs.len()],
