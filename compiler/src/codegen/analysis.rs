@@ -755,7 +755,7 @@ fn split_for_reshapes(k: &mut Kernel) -> Result<(), IndexOverflow> {
                 let lx = k.arena.lin(x);
                 if let [(Atom::Var(v), 1)] = lx.terms[..] {
                     let n = extents[v as usize];
-                    if lx.off == 0 && n > d as u64 && n % d as u64 == 0 {
+                    if lx.off == 0 && n > d as u64 && n.is_multiple_of(d as u64) {
                         found = Some((v, d as u64));
                         break 'search;
                     }
