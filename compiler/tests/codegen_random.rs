@@ -335,7 +335,8 @@ impl Gen {
             self.b.transpose(u, &inv)
         } else {
             let n: usize = self.shape.iter().product();
-            let other: Vec<usize> = if n.is_multiple_of(2) && n > 2 { vec![2, n / 2] } else { vec![n] };
+            let other: Vec<usize> =
+                if n.is_multiple_of(2) && n > 2 { vec![2, n / 2] } else { vec![n] };
             let t = self.b.reshape(x, &other);
             let u = op(self, t);
             let s = self.shape.clone();

@@ -9,9 +9,11 @@
 //! ([`super::index`]). What remains are [`ENode`]s: loads, constants, iota
 //! and elementwise ops, in topological order.
 //!
-//! Finally, adjacent iteration dims that every access sees as one
-//! (`coef(outer) == extent(inner) * coef(inner)`, same role) are collapsed,
-//! so contiguous elementwise work runs as one long loop.
+//! Then loop dims that an access divides (`v / d`, `v mod d`: a reshape
+//! merging dims of a transposed view) are split in two, which makes such
+//! accesses affine; and adjacent iteration dims that every access sees as
+//! one (`coef(outer) == extent(inner) * coef(inner)`, same role) are
+//! collapsed, so contiguous elementwise work runs as one long loop.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

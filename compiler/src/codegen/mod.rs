@@ -52,8 +52,10 @@
 //! packets of 4 lanes (f32x4 / i32x4, pairs of f64x2 / i64x2, bools as
 //! masks) with a scalar tail. Reads with a stride of 1 along it are vector
 //! loads, -1 (reverse) a load and a lane shuffle, 0 (broadcasts) a value
-//! computed once outside the loop and splatted; other strides and reads
-//! through non-affine reshapes gather lane by lane. Lane by lane too: integer
+//! computed once outside the loop and splatted; other strides gather lane by
+//! lane, as do the rare reads a reshape leaves non-affine (loop dims that
+//! a reshape divides are split first, so transposed reshapes stay affine);
+//! those compute their index with unsigned division by constants. Lane by lane too: integer
 //! division and remainder (x86 has no vector division), conversions that
 //! change lane width between floats and integers (f32→i64, f64→i32/i64,
 //! i32→f64, i64→f32), and, in the math stand-in, every transcendental
