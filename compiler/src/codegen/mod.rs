@@ -114,7 +114,8 @@ struct Pending {
 /// finalization); the code is freed when the last kernel's `CodeHandle`
 /// is dropped.
 pub struct KernelCompiler {
-    module: JITModule,
+    /// `None` once `finish` handed the module to the kernels' code handle.
+    module: Option<JITModule>,
     ctx: Context,
     fctx: FunctionBuilderContext,
     kernels: Vec<Pending>,
@@ -147,7 +148,12 @@ impl KernelCompiler {
             }
         }
         let ctx = module.make_context();
-        Ok(KernelCompiler { module, ctx, fctx: FunctionBuilderContext::new(), kernels: Vec::new() })
+        Ok(KernelCompiler {
+            module: Some(module),
+            ctx,
+            fctx: FunctionBuilderContext::new(),
+            kernels: Vec::new(),
+        })
     }
 
     /// Analyses `body`, emits its CLIF and compiles it. Errors name the
@@ -183,9 +189,12 @@ impl KernelCompiler {
     /// Finalizes the module (relocation, read-execute mapping) and returns
     /// the kernels in the order they were added.
     pub fn finish(mut self) -> Result<Vec<CompiledKernel>, CompileError> {
-        self.module
-            .finalize_definitions()
-            .map_err(|e| CompileError::codegen("(module)", e.to_string()))?;
+        let mut module = self.module.take().ok_or_else(finished)?;
+        if let Err(e) = module.finalize_definitions() {
+            // SAFETY: no function pointer of this module was handed out.
+            unsafe { module.free_memory() };
+            return Err(CompileError::codegen("(module)", e.to_string()));
+        }
         let entry = |m: &JITModule, id: FuncId| -> KernelFn {
             let ptr = m.get_finalized_function(id);
             // SAFETY: the function was defined with the signature
@@ -196,10 +205,10 @@ impl KernelCompiler {
         let fns: Vec<(KernelFn, Option<KernelFn>)> = self
             .kernels
             .iter()
-            .map(|k| (entry(&self.module, k.main), k.finish.map(|f| entry(&self.module, f))))
+            .map(|k| (entry(&module, k.main), k.finish.map(|f| entry(&module, f))))
             .collect();
         let kernels = std::mem::take(&mut self.kernels);
-        let code: CodeHandle = Arc::new(JitCode::new(self.module));
+        let code: CodeHandle = Arc::new(JitCode::new(module));
         Ok(kernels
             .into_iter()
             .zip(fns)
@@ -216,16 +225,20 @@ impl KernelCompiler {
             .collect())
     }
 
+    fn module(&mut self) -> Result<&mut JITModule, CompileError> {
+        self.module.as_mut().ok_or_else(finished)
+    }
+
     /// Embeds the kernel's non-scalar constants as read-only data.
     fn define_consts(&mut self, k: &Kernel) -> Result<Vec<DataId>, CompileError> {
         let err = |e: ModuleError| CompileError::codegen(&k.name, e.to_string());
         let mut ids = Vec::new();
         for t in &k.consts {
-            let id = self.module.declare_anonymous_data(false, false).map_err(err)?;
+            let id = self.module()?.declare_anonymous_data(false, false).map_err(err)?;
             let mut desc = DataDescription::new();
             desc.define(tensor_bytes(t).into_boxed_slice());
             desc.set_align(16);
-            self.module.define_data(id, &desc).map_err(err)?;
+            self.module()?.define_data(id, &desc).map_err(err)?;
             ids.push(id);
         }
         Ok(ids)
@@ -239,14 +252,14 @@ impl KernelCompiler {
         data: &[DataId],
         role: Role,
     ) -> Result<FuncId, CompileError> {
-        let sig = kernel_signature(&self.module);
-        let id = self
-            .module
+        let Some(module) = self.module.as_mut() else { return Err(finished()) };
+        let sig = kernel_signature(module);
+        let id = module
             .declare_anonymous_function(&sig)
             .map_err(|e| CompileError::codegen(&k.name, e.to_string()))?;
-        let func = build_function(&self.module, &mut self.fctx, k, p, data, role)?;
+        let func = build_function(module, &mut self.fctx, k, p, data, role)?;
         self.ctx.func = func;
-        let res = self.module.define_function(id, &mut self.ctx);
+        let res = module.define_function(id, &mut self.ctx);
         let out = res.map_err(|e| {
             let msg = match e {
                 ModuleError::Compilation(ce) => {
@@ -256,9 +269,23 @@ impl KernelCompiler {
             };
             CompileError::codegen(&k.name, format!("Cranelift rejected the kernel: {msg}"))
         });
-        self.module.clear_context(&mut self.ctx);
+        module.clear_context(&mut self.ctx);
         out.map(|()| id)
     }
+}
+
+impl Drop for KernelCompiler {
+    fn drop(&mut self) {
+        if let Some(m) = self.module.take() {
+            // SAFETY: the module was never finished, so no function pointer
+            // of it was handed out; nothing can run its code.
+            unsafe { m.free_memory() };
+        }
+    }
+}
+
+fn finished() -> CompileError {
+    CompileError::codegen("(module)", "the kernel compiler was already finished")
 }
 
 /// `(bufs: *const *mut u8, start: usize, end: usize)` in the host ABI.
@@ -365,7 +392,8 @@ pub fn clif_text(body: &Function) -> Result<String, CompileError> {
     ));
     let roles: &[Role] = if p.chunks > 1 { &[Role::Main, Role::Finish] } else { &[Role::Main] };
     for &role in roles {
-        let f = build_function(&c.module, &mut c.fctx, &k, &p, &data, role)?;
+        let Some(module) = c.module.as_ref() else { return Err(finished()) };
+        let f = build_function(module, &mut c.fctx, &k, &p, &data, role)?;
         out.push_str(&f.display().to_string());
     }
     Ok(out)
