@@ -124,7 +124,8 @@ impl Error {
             | Error::ForeignValue { loc, .. } => loc.as_ref(),
             Error::Arity { .. } | Error::Signature { .. } => None,
             Error::Compile(gradlift_compiler::CompileError::Ir(e)) => e.loc(),
-            Error::Compile(gradlift_compiler::CompileError::Transform { loc, .. }) => loc.as_ref(),
+            Error::Compile(gradlift_compiler::CompileError::Transform { loc, .. })
+            | Error::Compile(gradlift_compiler::CompileError::Codegen { loc, .. }) => loc.as_ref(),
         }
     }
 }

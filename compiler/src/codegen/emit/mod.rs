@@ -1,0 +1,634 @@
+//! CLIF emission of a planned kernel: the entry point over work units, the
+//! loop nests of the three kernel shapes, and the `finish` function that
+//! combines chunked reductions.
+//!
+//! Every loop is rotated (guard in the preheader, test at the bottom of the
+//! body), so Cranelift hoists constants out of it. Expressions are placed
+//! at the outermost loop level where all the variables they depend on are
+//! known (loads included, which Cranelift would not move): an expression
+//! that does not depend on the vectorised variable is computed once as a
+//! scalar and splatted where vectors use it.
+
+use std::cell::RefCell;
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, Block, BlockArg, InstBuilder, MemFlagsData, Value};
+use cranelift_frontend::FunctionBuilder;
+use gradlift_ir::DType;
+
+use super::analysis::{ENode, ExprId, Kernel, Src};
+use super::index::LinId;
+use super::lower;
+use super::packet::{
+    self, const_value, elem_addr, from_lanes, load_packet, load_scalar, reverse_lanes, splat,
+    store_packet, store_scalar, to_lanes, vconst_lanes, Pk, LANES,
+};
+use super::plan::{Cover, Mode, Plan};
+
+mod reduce;
+
+/// Base pointers of the kernel's buffers, loaded once at entry.
+pub(crate) struct Ptrs {
+    pub inputs: Vec<Value>,
+    pub outputs: Vec<Value>,
+    /// One per reduction output when the reduction is chunked.
+    pub scratch: Vec<Value>,
+    /// Embedded constants.
+    pub data: Vec<Value>,
+}
+
+/// What is known at a point of the loop nest.
+#[derive(Clone)]
+struct Env {
+    /// The i64 coordinate of each loop variable, where bound.
+    vars: Vec<Option<Value>>,
+    /// The vectorised variable, when this point is a packet of LANES
+    /// consecutive values of it (`vars` holds lane 0).
+    vec: Option<u32>,
+    scalars: Vec<Option<Value>>,
+    packets: Vec<Option<Pk>>,
+}
+
+impl Env {
+    fn bound(&self) -> u64 {
+        self.vars.iter().enumerate().fold(0, |m, (i, v)| if v.is_some() { m | 1 << i } else { m })
+    }
+
+    /// Takes the scalars `other` computed that this env lacks.
+    fn absorb_scalars(&mut self, other: &Env) {
+        for (mine, theirs) in self.scalars.iter_mut().zip(&other.scalars) {
+            if mine.is_none() {
+                *mine = *theirs;
+            }
+        }
+    }
+}
+
+/// A rotated loop being emitted.
+struct Frame {
+    body: Block,
+    exit: Block,
+    end: Value,
+    step: i64,
+}
+
+fn args(vals: &[Value]) -> Vec<BlockArg> {
+    vals.iter().map(|&v| v.into()).collect()
+}
+
+/// Opens `for i in (lo..end).step_by(step)` carrying `carried`; `end - lo`
+/// must be a multiple of `step`. Returns the frame, `i` and the carried
+/// values inside the body.
+fn open_loop(
+    b: &mut FunctionBuilder,
+    lo: Value,
+    end: Value,
+    step: i64,
+    carried: &[Value],
+) -> (Frame, Value, Vec<Value>) {
+    let body = b.create_block();
+    let exit = b.create_block();
+    let i = b.append_block_param(body, types::I64);
+    let mut inside = Vec::with_capacity(carried.len());
+    for &c in carried {
+        let ty = b.func.dfg.value_type(c);
+        inside.push(b.append_block_param(body, ty));
+        b.append_block_param(exit, ty);
+    }
+    let go = b.ins().icmp(IntCC::UnsignedLessThan, lo, end);
+    let mut first = vec![lo];
+    first.extend_from_slice(carried);
+    b.ins().brif(go, body, &args(&first), exit, &args(carried));
+    b.switch_to_block(body);
+    (Frame { body, exit, end, step }, i, inside)
+}
+
+/// Closes a loop opened by [`open_loop`] with the carried values of the
+/// next iteration; returns the carried values after the loop.
+fn close_loop(b: &mut FunctionBuilder, f: Frame, i: Value, carried: &[Value]) -> Vec<Value> {
+    let next = b.ins().iadd_imm_s(i, f.step);
+    let again = b.ins().icmp(IntCC::UnsignedLessThan, next, f.end);
+    let mut back = vec![next];
+    back.extend_from_slice(carried);
+    b.ins().brif(again, f.body, &args(&back), f.exit, &args(carried));
+    b.switch_to_block(f.exit);
+    b.block_params(f.exit).to_vec()
+}
+
+/// `lo + ((hi - lo) & !(step - 1))`: the end of whole steps from `lo`.
+fn whole_steps_end(b: &mut FunctionBuilder, lo: Value, hi: Value, step: i64) -> Value {
+    let n = b.ins().isub(hi, lo);
+    let n = b.ins().band_imm_s(n, !(step - 1));
+    b.ins().iadd(lo, n)
+}
+
+fn flatten(pks: &[Pk]) -> Vec<Value> {
+    pks.iter().flat_map(|p| p.parts().to_vec()).collect()
+}
+
+fn unflatten(template: &[Pk], vals: &[Value]) -> Vec<Pk> {
+    let mut at = 0;
+    template
+        .iter()
+        .map(|t| match t {
+            Pk::S(_) => {
+                at += 1;
+                Pk::S(vals[at - 1])
+            }
+            Pk::V(p) => {
+                at += p.len();
+                Pk::V(vals[at - p.len()..at].iter().copied().collect())
+            }
+        })
+        .collect()
+}
+
+/// Emits the functions of one planned kernel.
+pub(crate) struct Gen<'a> {
+    pub k: &'a Kernel,
+    pub p: &'a Plan,
+    pub ptrs: Ptrs,
+    /// The first internal inconsistency met (reported as an error).
+    pub failure: RefCell<Option<String>>,
+}
+
+impl Gen<'_> {
+    fn fail(&self, msg: &str) {
+        let mut f = self.failure.borrow_mut();
+        if f.is_none() {
+            *f = Some(format!("internal code generation error: {msg}"));
+        }
+    }
+
+    fn new_env(&self) -> Env {
+        Env {
+            vars: vec![None; self.k.num_vars],
+            vec: None,
+            scalars: vec![None; self.k.exprs.len()],
+            packets: vec![None; self.k.exprs.len()],
+        }
+    }
+
+    /// The body of `main(bufs, start, end)`, after the buffer pointers.
+    pub fn main_body(&self, b: &mut FunctionBuilder, start: Value, end: Value) {
+        match self.p.mode {
+            Mode::Empty => {}
+            Mode::FillIdentity => self.fill_identity(b, start, end),
+            Mode::Loop | Mode::RowReduce | Mode::ColReduce => {
+                let mut env0 = self.new_env();
+                self.materialize(b, &mut env0);
+                let (frame, u, _) = open_loop(b, start, end, 1, &[]);
+                let mut env = env0;
+                let (ranges, chunk) = self.decompose(b, u, &mut env);
+                self.materialize(b, &mut env);
+                match self.p.mode {
+                    Mode::Loop => self.loop_nest(b, env, &ranges),
+                    Mode::RowReduce => self.row_nest(b, env, &ranges, chunk),
+                    _ => self.col_nest(b, env, &ranges, chunk),
+                }
+                close_loop(b, frame, u, &[]);
+            }
+        }
+    }
+
+    /// Unit `u` → fixed coordinates (set in `env`), block ranges of the
+    /// other dims, and the chunk index.
+    fn decompose(
+        &self,
+        b: &mut FunctionBuilder,
+        u: Value,
+        env: &mut Env,
+    ) -> (Vec<Option<(Value, Value)>>, Option<Value>) {
+        let (k, p) = (self.k, self.p);
+        let mut ranges: Vec<Option<(Value, Value)>> = vec![None; k.dims.len()];
+        let mut chunk = None;
+        let mut rest = u;
+        for (pos, &d) in p.unit_dims.iter().enumerate().rev() {
+            let extent = k.dims[d].extent;
+            let cov = match p.cover[d] {
+                Cover::Fixed => 1,
+                Cover::Block(x) => x,
+                Cover::Full => extent,
+            };
+            let nb = extent.div_ceil(cov) as i64;
+            let bi = if pos == 0 { rest } else { b.ins().urem_imm_s(rest, nb) };
+            if pos > 0 {
+                rest = b.ins().udiv_imm_s(rest, nb);
+            }
+            if p.chunk_dim == Some(d) {
+                chunk = Some(bi);
+            }
+            if p.cover[d] == Cover::Fixed {
+                env.vars[k.dims[d].var as usize] = Some(bi);
+            } else {
+                let lo = b.ins().imul_imm_s(bi, cov as i64);
+                let hi = b.ins().iadd_imm_s(lo, cov as i64);
+                let n = packet::iconst(b, types::I64, extent as i64);
+                let hi = b.ins().umin(hi, n);
+                ranges[d] = Some((lo, hi));
+            }
+        }
+        for (d, r) in ranges.iter_mut().enumerate() {
+            if p.cover[d] == Cover::Full {
+                let lo = packet::iconst(b, types::I64, 0);
+                let hi = packet::iconst(b, types::I64, k.dims[d].extent as i64);
+                *r = Some((lo, hi));
+            }
+        }
+        (ranges, chunk)
+    }
+
+    /// Opens scalar loops over `dims` (kernel dim indices, skipping fixed
+    /// ones) in every env of `envs`, materialising as variables become
+    /// known; `shared` (if any) computes the scalars all envs share.
+    fn open_dims(
+        &self,
+        b: &mut FunctionBuilder,
+        dims: &[usize],
+        ranges: &[Option<(Value, Value)>],
+        shared: Option<&mut Env>,
+        envs: &mut [Env],
+        carried: Vec<Value>,
+    ) -> (Vec<(Frame, Value)>, Vec<Value>) {
+        let mut frames = Vec::new();
+        let mut carried = carried;
+        let mut shared = shared;
+        for &d in dims {
+            let Some((lo, hi)) = ranges[d] else { continue };
+            let (f, i, inside) = open_loop(b, lo, hi, 1, &carried);
+            carried = inside;
+            let var = self.k.dims[d].var as usize;
+            if let Some(s) = shared.as_deref_mut() {
+                s.vars[var] = Some(i);
+                self.materialize(b, s);
+            }
+            for e in envs.iter_mut() {
+                e.vars[var] = Some(i);
+                if let Some(s) = shared.as_deref() {
+                    e.absorb_scalars(s);
+                }
+                self.materialize(b, e);
+            }
+            frames.push((f, i));
+        }
+        (frames, carried)
+    }
+
+    fn close_dims(
+        &self,
+        b: &mut FunctionBuilder,
+        frames: Vec<(Frame, Value)>,
+        carried: Vec<Value>,
+    ) -> Vec<Value> {
+        let mut carried = carried;
+        for (f, i) in frames.into_iter().rev() {
+            carried = close_loop(b, f, i, &carried);
+        }
+        carried
+    }
+
+    // ---- loop kernels ----------------------------------------------------
+
+    fn loop_nest(&self, b: &mut FunctionBuilder, env: Env, ranges: &[Option<(Value, Value)>]) {
+        let p = self.p;
+        let outer: Vec<usize> =
+            p.order.iter().copied().filter(|&d| Some(d) != p.vector_dim).collect();
+        let mut envs = [env];
+        let (frames, _) = self.open_dims(b, &outer, ranges, None, &mut envs, Vec::new());
+        let [env] = envs;
+        match p.vector_dim.and_then(|v| ranges[v].map(|r| (v, r))) {
+            None => self.store_elementwise(b, &env),
+            Some((v, (lo, hi))) => {
+                let var = self.k.dims[v].var;
+                let vend = whole_steps_end(b, lo, hi, LANES as i64);
+                let (f, i, _) = open_loop(b, lo, vend, LANES as i64, &[]);
+                let mut ev = env.clone();
+                ev.vars[var as usize] = Some(i);
+                ev.vec = Some(var);
+                self.materialize(b, &mut ev);
+                self.store_elementwise(b, &ev);
+                close_loop(b, f, i, &[]);
+                let (f, i, _) = open_loop(b, vend, hi, 1, &[]);
+                let mut et = env;
+                et.vars[var as usize] = Some(i);
+                self.materialize(b, &mut et);
+                self.store_elementwise(b, &et);
+                close_loop(b, f, i, &[]);
+            }
+        }
+        self.close_dims(b, frames, Vec::new());
+    }
+
+    /// Stores every elementwise output at the point `env`.
+    fn store_elementwise(&self, b: &mut FunctionBuilder, env: &Env) {
+        for (o, out) in self.k.outputs.iter().enumerate() {
+            if out.reduce.is_some() {
+                continue;
+            }
+            let vector = env.vec.is_some();
+            let v = self.value(b, env, out.expr, vector);
+            self.store_at(b, env, self.ptrs.outputs[o], out.dtype, out.offset, &v, None);
+        }
+    }
+
+    /// Stores `v` (scalar or packet) at element `offset` of `base`; with
+    /// `chunk = Some((c, C))` at `offset * C + c` (partials).
+    #[allow(clippy::too_many_arguments)]
+    fn store_at(
+        &self,
+        b: &mut FunctionBuilder,
+        env: &Env,
+        base: Value,
+        dt: DType,
+        offset: LinId,
+        v: &Pk,
+        chunk: Option<(Value, u64)>,
+    ) {
+        let size = dt.size_bytes() as i64;
+        let index = |b: &mut FunctionBuilder, off: Value| match chunk {
+            None => off,
+            Some((c, n)) => {
+                let s = b.ins().imul_imm_s(off, n as i64);
+                b.ins().iadd(s, c)
+            }
+        };
+        let vec_var = env.vec.filter(|_| v.is_vector());
+        let Some(var) = vec_var else {
+            let off = self.eval_lin(b, offset, &env.vars);
+            let off = index(b, off);
+            let addr = elem_addr(b, base, off, size);
+            store_scalar(b, v.scalar(), addr);
+            return;
+        };
+        let arena = &self.k.arena;
+        let contiguous = chunk.is_none()
+            && arena.deep_vars(offset) & (1 << var) == 0
+            && arena.coef(offset, var) == 1;
+        if contiguous {
+            let off = self.eval_lin(b, offset, &env.vars);
+            let addr = elem_addr(b, base, off, size);
+            store_packet(b, dt, v, addr);
+            return;
+        }
+        let lanes = to_lanes(b, dt, v);
+        for (l, &x) in lanes.iter().enumerate() {
+            let vars = self.lane_vars(b, env, var, l as i64);
+            let off = self.eval_lin(b, offset, &vars);
+            let off = index(b, off);
+            let addr = elem_addr(b, base, off, size);
+            store_scalar(b, x, addr);
+        }
+    }
+
+    // ---- expressions ---------------------------------------------------------
+
+    /// Computes every expression whose variables are all known at `env`
+    /// and that it does not hold yet, in topological order.
+    fn materialize(&self, b: &mut FunctionBuilder, env: &mut Env) {
+        let bound = env.bound();
+        for e in 0..self.k.exprs.len() {
+            let d = self.k.deps[e];
+            if d & !bound != 0 {
+                continue;
+            }
+            let vector = env.vec.is_some_and(|v| d & (1 << v) != 0);
+            if vector && env.packets[e].is_some() || !vector && env.scalars[e].is_some() {
+                continue;
+            }
+            let pk = self.compute(b, env, e as ExprId, vector);
+            if vector {
+                env.packets[e] = Some(pk);
+            } else {
+                env.scalars[e] = Some(pk.scalar());
+            }
+        }
+    }
+
+    /// Expression `e` at `env`, as a packet (`vector`) or a scalar.
+    fn value(&self, b: &mut FunctionBuilder, env: &Env, e: ExprId, vector: bool) -> Pk {
+        let dt = self.k.exprs[e as usize].dtype();
+        if vector {
+            if let Some(p) = &env.packets[e as usize] {
+                return p.clone();
+            }
+        }
+        match env.scalars[e as usize] {
+            Some(s) if vector => splat(b, dt, s),
+            Some(s) => Pk::S(s),
+            None => {
+                self.fail(&format!("expression {e} used before it is computed"));
+                const_value(b, dt, 0, vector)
+            }
+        }
+    }
+
+    fn compute(&self, b: &mut FunctionBuilder, env: &Env, e: ExprId, vector: bool) -> Pk {
+        let arg = |b: &mut FunctionBuilder, x: ExprId| self.value(b, env, x, vector);
+        match self.k.exprs[e as usize] {
+            ENode::Load { src, dtype, offset } => self.load(b, env, src, dtype, offset, vector),
+            ENode::Const { dtype, bits } => const_value(b, dtype, bits, vector),
+            ENode::Iota { dtype, coord } => self.iota(b, env, dtype, coord, vector),
+            ENode::Unary { op, dtype, x } => {
+                let x = arg(b, x);
+                lower::unary(b, op, dtype, &x)
+            }
+            ENode::Binary { op, dtype, x, y } => {
+                let (x, y) = (arg(b, x), arg(b, y));
+                lower::binary(b, op, dtype, &x, &y)
+            }
+            ENode::Compare { op, dtype, x, y } => {
+                let (x, y) = (arg(b, x), arg(b, y));
+                lower::compare(b, op, dtype, &x, &y)
+            }
+            ENode::Select { dtype, p, t, f } => {
+                let (p, t, f) = (arg(b, p), arg(b, t), arg(b, f));
+                lower::select(b, dtype, &p, &t, &f)
+            }
+            ENode::Convert { from, to, x } => {
+                let x = arg(b, x);
+                lower::convert(b, from, to, &x)
+            }
+        }
+    }
+
+    fn src_ptr(&self, src: Src) -> Value {
+        match src {
+            Src::Param(k) => self.ptrs.inputs[k as usize],
+            Src::Data(k) => self.ptrs.data[k as usize],
+        }
+    }
+
+    fn load(
+        &self,
+        b: &mut FunctionBuilder,
+        env: &Env,
+        src: Src,
+        dt: DType,
+        offset: LinId,
+        vector: bool,
+    ) -> Pk {
+        let base = self.src_ptr(src);
+        let size = dt.size_bytes() as i64;
+        let var = match env.vec {
+            Some(v) if vector => v,
+            _ => {
+                let off = self.eval_lin(b, offset, &env.vars);
+                let addr = elem_addr(b, base, off, size);
+                return Pk::S(load_scalar(b, dt, addr));
+            }
+        };
+        let arena = &self.k.arena;
+        if arena.deep_vars(offset) & (1 << var) == 0 {
+            let coef = arena.coef(offset, var);
+            let off = self.eval_lin(b, offset, &env.vars);
+            if coef == 1 {
+                let addr = elem_addr(b, base, off, size);
+                return load_packet(b, dt, addr);
+            }
+            if coef == -1 {
+                let first = b.ins().iadd_imm_s(off, -(LANES as i64 - 1));
+                let addr = elem_addr(b, base, first, size);
+                let p = load_packet(b, dt, addr);
+                return reverse_lanes(b, dt, &p);
+            }
+            let lanes = [0i64, 1, 2, 3].map(|l| {
+                let o = b.ins().iadd_imm_s(off, l * coef);
+                let addr = elem_addr(b, base, o, size);
+                load_scalar(b, dt, addr)
+            });
+            return from_lanes(b, dt, lanes);
+        }
+        let lanes = [0i64, 1, 2, 3].map(|l| {
+            let vars = self.lane_vars(b, env, var, l);
+            let o = self.eval_lin(b, offset, &vars);
+            let addr = elem_addr(b, base, o, size);
+            load_scalar(b, dt, addr)
+        });
+        from_lanes(b, dt, lanes)
+    }
+
+    /// The variables of lane `l` of the packet at `env`.
+    fn lane_vars(
+        &self,
+        b: &mut FunctionBuilder,
+        env: &Env,
+        var: u32,
+        l: i64,
+    ) -> Vec<Option<Value>> {
+        let mut vars = env.vars.clone();
+        if let Some(i) = vars[var as usize] {
+            vars[var as usize] = Some(b.ins().iadd_imm_s(i, l));
+        }
+        vars
+    }
+
+    /// `iota`: the index `coord` converted to `dt` with `as`.
+    fn iota(
+        &self,
+        b: &mut FunctionBuilder,
+        env: &Env,
+        dt: DType,
+        coord: LinId,
+        vector: bool,
+    ) -> Pk {
+        let var = match env.vec {
+            Some(v) if vector => v,
+            _ => {
+                let c = self.eval_lin(b, coord, &env.vars);
+                return Pk::S(lower::convert_scalar(b, DType::I64, dt, c));
+            }
+        };
+        let arena = &self.k.arena;
+        if arena.deep_vars(coord) & (1 << var) == 0 {
+            let coef = arena.coef(coord, var);
+            let c0 = self.eval_lin(b, coord, &env.vars);
+            let small = arena.range(coord).1 < i128::from(i32::MAX) - 4 * i128::from(coef.abs());
+            if small && matches!(dt, DType::F32 | DType::I32) {
+                let c32 = b.ins().ireduce(types::I32, c0);
+                let base = b.ins().splat(types::I32X4, c32);
+                let steps: Vec<u64> = (0..4).map(|l| (l * coef) as u64).collect();
+                let steps = vconst_lanes(b, types::I32X4, &steps);
+                let v = b.ins().iadd(base, steps);
+                return lower::convert(b, DType::I32, dt, &Pk::V(smallvec::smallvec![v]));
+            }
+            let base = b.ins().splat(types::I64X2, c0);
+            let s0 = vconst_lanes(b, types::I64X2, &[0, coef as u64]);
+            let s1 = vconst_lanes(b, types::I64X2, &[(2 * coef) as u64, (3 * coef) as u64]);
+            let v0 = b.ins().iadd(base, s0);
+            let v1 = b.ins().iadd(base, s1);
+            return lower::convert(b, DType::I64, dt, &Pk::V(smallvec::smallvec![v0, v1]));
+        }
+        let lanes = [0i64, 1, 2, 3].map(|l| {
+            let vars = self.lane_vars(b, env, var, l);
+            self.eval_lin(b, coord, &vars)
+        });
+        let p = from_lanes(b, DType::I64, lanes);
+        lower::convert(b, DType::I64, dt, &p)
+    }
+
+    /// An index expression as an i64 value.
+    fn eval_lin(&self, b: &mut FunctionBuilder, id: LinId, vars: &[Option<Value>]) -> Value {
+        use super::index::Atom;
+        let arena = &self.k.arena;
+        // The sub-expressions `id` needs, evaluated in id order.
+        let mut need = vec![id];
+        let mut k = 0;
+        while k < need.len() {
+            for &(a, _) in &arena.lin(need[k]).terms {
+                if let Atom::Div(x, _) | Atom::Mod(x, _) = a {
+                    if !need.contains(&x) {
+                        need.push(x);
+                    }
+                }
+            }
+            k += 1;
+        }
+        need.sort_unstable();
+        let mut vals: Vec<(LinId, Value)> = Vec::with_capacity(need.len());
+        for &n in &need {
+            let l = arena.lin(n);
+            let mut acc: Option<Value> = None;
+            for &(a, c) in &l.terms {
+                let x = match a {
+                    Atom::Var(v) => match vars.get(v as usize).copied().flatten() {
+                        Some(x) => x,
+                        None => {
+                            self.fail(&format!("loop variable {v} used before it is bound"));
+                            packet::iconst(b, types::I64, 0)
+                        }
+                    },
+                    Atom::Div(x, d) => {
+                        let xv = lookup(&vals, x);
+                        b.ins().udiv_imm_s(xv, d)
+                    }
+                    Atom::Mod(x, m) => {
+                        let xv = lookup(&vals, x);
+                        b.ins().urem_imm_s(xv, m)
+                    }
+                };
+                let term = if c == 1 { x } else { b.ins().imul_imm_s(x, c) };
+                acc = Some(match acc {
+                    None => term,
+                    Some(s) => b.ins().iadd(s, term),
+                });
+            }
+            let v = match acc {
+                None => packet::iconst(b, types::I64, l.off),
+                Some(s) if l.off != 0 => b.ins().iadd_imm_s(s, l.off),
+                Some(s) => s,
+            };
+            vals.push((n, v));
+        }
+        lookup(&vals, id)
+    }
+}
+
+fn lookup(vals: &[(LinId, Value)], id: LinId) -> Value {
+    vals.iter().find(|(n, _)| *n == id).map(|&(_, v)| v).unwrap_or(vals[0].1)
+}
+
+/// Loads the buffer table entries `bufs[0..n]`.
+pub(crate) fn load_buffer_ptrs(b: &mut FunctionBuilder, bufs: Value, n: usize) -> Vec<Value> {
+    let flags = MemFlagsData::trusted().with_readonly();
+    (0..n).map(|i| b.ins().load(types::I64, flags, bufs, (8 * i) as i32)).collect()
+}

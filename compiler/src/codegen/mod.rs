@@ -1,0 +1,400 @@
+//! Code generation: a fused kernel body (a verified `Function` of
+//! elementwise ops, views and reductions) becomes a native SIMD kernel over
+//! work units, compiled with Cranelift.
+//!
+//! The stages, one file each:
+//!
+//! | file | stage |
+//! | --- | --- |
+//! | `analysis.rs` | body → scalar expressions over an iteration space, views folded into index expressions (`index.rs`), dims collapsed |
+//! | `plan.rs` | loop nest shape, vectorised dim, work units, reduction chunks |
+//! | `emit/` | CLIF: rotated loop nests, vector body + scalar tail, expression placement; `reduce.rs`: accumulators, combine, `finish` |
+//! | `lower.rs`, `packet.rs` | CLIF of each op on scalars and 4-lane packets |
+//! | `math/` | transcendental functions (exp, log, tanh, ...) |
+//! | `jit.rs` | the JIT module and the code handle |
+//! | `host.rs` | a reference executor on host tensors |
+//!
+//! ```
+//! use gradlift_compiler::codegen::{run_kernel, KernelCompiler};
+//! use gradlift_ir::{BinaryOp, DType, Function, Op, Tensor, Type};
+//!
+//! // x * x over f32[5]
+//! let mut body = Function::new("square");
+//! let x = body.add_param(Some("x"), Type::new(DType::F32, [5]))?;
+//! let y = body.push(Op::Binary(BinaryOp::Mul), &[x, x], None)?;
+//! body.set_results(vec![y])?;
+//!
+//! let mut c = KernelCompiler::new()?;
+//! c.add("square", &body)?;
+//! let kernels = c.finish()?;
+//! let x = Tensor::from_vec([5], vec![1.0f32, 2.0, 3.0, 4.0, 5.0])?;
+//! let out = run_kernel(&kernels[0], &body, &[x])?;
+//! assert_eq!(out[0].as_slice::<f32>()?, &[1.0, 4.0, 9.0, 16.0, 25.0]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! **Kernels.** A *loop kernel* has results of one shape `S`; a *reduction
+//! kernel* has reductions of operands of shape `S` over the same axes
+//! (several, of any kinds and dtypes: sibling reductions share the pass)
+//! and may also return values of shape `S`. A reduction may only be a
+//! result. Non-scalar constants are embedded in the module's data.
+//!
+//! **Work units and determinism.** A unit is a box of the iteration space:
+//! a fixed block (about 2^14 elements) of the flattened loop kernel, a
+//! group of reduction outputs, or, when a reduction has fewer than 64
+//! outputs over at least 2^15 elements, one chunk of the reduced extent
+//! whose partial result goes to scratch; `finish` then combines the
+//! partials in chunk order. The split depends on shapes only, so results
+//! are bitwise the same for every division of the units among threads.
+
+//!
+//! **Vectorised, and what falls back.** The innermost loop dim runs in
+//! packets of 4 lanes (f32x4 / i32x4, pairs of f64x2 / i64x2, bools as
+//! masks) with a scalar tail. Reads with a stride of 1 along it are vector
+//! loads, -1 (reverse) a load and a lane shuffle, 0 (broadcasts) a value
+//! computed once outside the loop and splatted; other strides gather lane by
+//! lane, as do the rare reads a reshape leaves non-affine (loop dims that
+//! a reshape divides are split first, so transposed reshapes stay affine);
+//! those compute their index with unsigned division by constants. Lane by lane too: integer
+//! division and remainder (x86 has no vector division), conversions that
+//! change lane width between floats and integers (f32→i64, f64→i32/i64,
+//! i32→f64, i64→f32), and, in the math stand-in, every transcendental
+//! function.
+//!
+//! **Linking the math library.** [`math::libcall_symbols`] are registered
+//! with the JIT builder and declared as the module's first imported
+//! functions, in order, so that `math::emit` can call the `k`-th as the
+//! user external name `u0:k`.
+
+mod analysis;
+mod emit;
+mod host;
+mod index;
+mod jit;
+mod lower;
+pub mod math;
+mod packet;
+mod plan;
+
+use std::sync::Arc;
+
+use cranelift_codegen::ir::{self, types, AbiParam, InstBuilder, UserFuncName};
+use cranelift_codegen::Context;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::JITModule;
+use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module, ModuleError};
+use gradlift_ir::{Data, Function, Tensor};
+use gradlift_runtime::{CodeHandle, CompiledKernel, KernelFn};
+
+pub use host::{run_kernel, run_kernel_ranges};
+pub use jit::JitCode;
+
+use crate::error::CompileError;
+use analysis::{analyse, Kernel};
+use emit::{load_buffer_ptrs, Gen, Ptrs};
+use plan::{plan, Mode, Plan};
+
+/// Handle of a kernel added to a [`KernelCompiler`]: its index in the
+/// vector [`KernelCompiler::finish`] returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct KernelId(pub usize);
+
+/// A kernel defined in the module, waiting for finalization.
+struct Pending {
+    name: String,
+    main: FuncId,
+    finish: Option<FuncId>,
+    units: usize,
+    grain: usize,
+    unit_cost: usize,
+    scratch_bytes: Vec<usize>,
+}
+
+/// Compiles many kernels into one JIT module (one mapping, one
+/// finalization); the code is freed when the last kernel's `CodeHandle`
+/// is dropped.
+pub struct KernelCompiler {
+    /// `None` once `finish` handed the module to the kernels' code handle.
+    module: Option<JITModule>,
+    ctx: Context,
+    fctx: FunctionBuilderContext,
+    kernels: Vec<Pending>,
+}
+
+/// Which function of a kernel.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Main,
+    Finish,
+}
+
+impl KernelCompiler {
+    /// A compiler for the host CPU (`opt_level=speed`), with the math
+    /// library's and libm's symbols registered.
+    pub fn new() -> Result<KernelCompiler, CompileError> {
+        let mut module = jit::new_module()?;
+        // The math library names its functions by position (see
+        // `math`'s docs): declare them first, in order.
+        let sig = module.make_signature();
+        for (k, (name, _)) in math::libcall_symbols().into_iter().enumerate() {
+            let id = module
+                .declare_function(name, Linkage::Import, &sig)
+                .map_err(|e| CompileError::codegen("(module)", e.to_string()))?;
+            if id.as_u32() as usize != k {
+                return Err(CompileError::codegen(
+                    "(module)",
+                    format!("math symbol {name} got function id {}, expected {k}", id.as_u32()),
+                ));
+            }
+        }
+        let ctx = module.make_context();
+        Ok(KernelCompiler {
+            module: Some(module),
+            ctx,
+            fctx: FunctionBuilderContext::new(),
+            kernels: Vec::new(),
+        })
+    }
+
+    /// Analyses `body`, emits its CLIF and compiles it. Errors name the
+    /// kernel, and for Cranelift errors hold the annotated CLIF.
+    pub fn add(&mut self, name: &str, body: &Function) -> Result<KernelId, CompileError> {
+        let k = analyse(name, body)?;
+        let p = plan(&k);
+        let data = self.define_consts(&k)?;
+        let main = self.define(&k, &p, &data, Role::Main)?;
+        let finish =
+            if p.chunks > 1 { Some(self.define(&k, &p, &data, Role::Finish)?) } else { None };
+        let scratch_bytes = if p.chunks > 1 {
+            k.outputs
+                .iter()
+                .filter(|o| o.reduce.is_some())
+                .map(|o| (k.kept_size * p.chunks) as usize * o.dtype.size_bytes())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.kernels.push(Pending {
+            name: name.to_string(),
+            main,
+            finish,
+            units: p.units as usize,
+            grain: p.grain as usize,
+            unit_cost: p.unit_cost as usize,
+            scratch_bytes,
+        });
+        Ok(KernelId(self.kernels.len() - 1))
+    }
+
+    /// Finalizes the module (relocation, read-execute mapping) and returns
+    /// the kernels in the order they were added.
+    pub fn finish(mut self) -> Result<Vec<CompiledKernel>, CompileError> {
+        let mut module = self.module.take().ok_or_else(finished)?;
+        if let Err(e) = module.finalize_definitions() {
+            // SAFETY: no function pointer of this module was handed out.
+            unsafe { module.free_memory() };
+            return Err(CompileError::codegen("(module)", e.to_string()));
+        }
+        let entry = |m: &JITModule, id: FuncId| -> KernelFn {
+            let ptr = m.get_finalized_function(id);
+            // SAFETY: the function was defined with the signature
+            // (i64 bufs, i64 start, i64 end) -> () in the host's C calling
+            // convention, which is `KernelFn`'s.
+            unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) }
+        };
+        let fns: Vec<(KernelFn, Option<KernelFn>)> = self
+            .kernels
+            .iter()
+            .map(|k| (entry(&module, k.main), k.finish.map(|f| entry(&module, f))))
+            .collect();
+        let kernels = std::mem::take(&mut self.kernels);
+        let code: CodeHandle = Arc::new(JitCode::new(module));
+        Ok(kernels
+            .into_iter()
+            .zip(fns)
+            .map(|(k, (main, finish))| CompiledKernel {
+                name: k.name,
+                main,
+                units: k.units,
+                grain: k.grain,
+                unit_cost: k.unit_cost,
+                scratch_bytes: k.scratch_bytes,
+                finish,
+                code: Arc::clone(&code),
+            })
+            .collect())
+    }
+
+    fn module(&mut self) -> Result<&mut JITModule, CompileError> {
+        self.module.as_mut().ok_or_else(finished)
+    }
+
+    /// Embeds the kernel's non-scalar constants as read-only data.
+    fn define_consts(&mut self, k: &Kernel) -> Result<Vec<DataId>, CompileError> {
+        let err = |e: ModuleError| CompileError::codegen(&k.name, e.to_string());
+        let mut ids = Vec::new();
+        for t in &k.consts {
+            let id = self.module()?.declare_anonymous_data(false, false).map_err(err)?;
+            let mut desc = DataDescription::new();
+            desc.define(tensor_bytes(t).into_boxed_slice());
+            desc.set_align(16);
+            self.module()?.define_data(id, &desc).map_err(err)?;
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+
+    /// Builds and compiles one function of a kernel.
+    fn define(
+        &mut self,
+        k: &Kernel,
+        p: &Plan,
+        data: &[DataId],
+        role: Role,
+    ) -> Result<FuncId, CompileError> {
+        let Some(module) = self.module.as_mut() else { return Err(finished()) };
+        let sig = kernel_signature(module);
+        let id = module
+            .declare_anonymous_function(&sig)
+            .map_err(|e| CompileError::codegen(&k.name, e.to_string()))?;
+        let func = build_function(module, &mut self.fctx, k, p, data, role)?;
+        self.ctx.func = func;
+        let res = module.define_function(id, &mut self.ctx);
+        let out = res.map_err(|e| {
+            let msg = match e {
+                ModuleError::Compilation(ce) => {
+                    cranelift_codegen::print_errors::pretty_error(&self.ctx.func, ce)
+                }
+                other => other.to_string(),
+            };
+            CompileError::codegen(&k.name, format!("Cranelift rejected the kernel: {msg}"))
+        });
+        module.clear_context(&mut self.ctx);
+        out.map(|()| id)
+    }
+}
+
+impl Drop for KernelCompiler {
+    fn drop(&mut self) {
+        if let Some(m) = self.module.take() {
+            // SAFETY: the module was never finished, so no function pointer
+            // of it was handed out; nothing can run its code.
+            unsafe { m.free_memory() };
+        }
+    }
+}
+
+fn finished() -> CompileError {
+    CompileError::codegen("(module)", "the kernel compiler was already finished")
+}
+
+/// `(bufs: *const *mut u8, start: usize, end: usize)` in the host ABI.
+fn kernel_signature(module: &JITModule) -> ir::Signature {
+    let mut sig = module.make_signature();
+    for _ in 0..3 {
+        sig.params.push(AbiParam::new(types::I64));
+    }
+    sig
+}
+
+/// The CLIF of one function of a kernel (before Cranelift's optimiser).
+fn build_function(
+    module: &JITModule,
+    fctx: &mut FunctionBuilderContext,
+    k: &Kernel,
+    p: &Plan,
+    data: &[DataId],
+    role: Role,
+) -> Result<ir::Function, CompileError> {
+    let suffix = if role == Role::Main { "main" } else { "finish" };
+    let name: String = format!("{}_{suffix}", k.name)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .collect();
+    let mut func =
+        ir::Function::with_name_signature(UserFuncName::testcase(name), kernel_signature(module));
+    let gvs: Vec<ir::GlobalValue> =
+        data.iter().map(|&d| module.declare_data_in_func(d, &mut func)).collect();
+    let reductions = k.outputs.iter().filter(|o| o.reduce.is_some()).count();
+    let n_scratch = if p.chunks > 1 { reductions } else { 0 };
+    let n_out = k.outputs.len();
+    let failure = {
+        let mut b = FunctionBuilder::new(&mut func, fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let params = b.block_params(entry).to_vec();
+        let (bufs, start, end) = (params[0], params[1], params[2]);
+        let needs_ptrs = !matches!(p.mode, Mode::Empty);
+        let all = if needs_ptrs {
+            load_buffer_ptrs(&mut b, bufs, k.num_params + n_out + n_scratch)
+        } else {
+            Vec::new()
+        };
+        let ptrs = if needs_ptrs {
+            Ptrs {
+                inputs: all[..k.num_params].to_vec(),
+                outputs: all[k.num_params..k.num_params + n_out].to_vec(),
+                scratch: all[k.num_params + n_out..].to_vec(),
+                data: gvs.iter().map(|&gv| b.ins().symbol_value(types::I64, gv)).collect(),
+            }
+        } else {
+            Ptrs { inputs: Vec::new(), outputs: Vec::new(), scratch: Vec::new(), data: Vec::new() }
+        };
+        let g = Gen { k, p, ptrs, failure: Default::default() };
+        match role {
+            Role::Main => g.main_body(&mut b, start, end),
+            Role::Finish => g.finish_body(&mut b),
+        }
+        b.ins().return_(&[]);
+        b.seal_all_blocks();
+        b.finalize(module.target_config());
+        g.failure.into_inner()
+    };
+    match failure {
+        Some(msg) => Err(CompileError::codegen(&k.name, msg)),
+        None => Ok(func),
+    }
+}
+
+/// A tensor's elements as little-endian bytes (bool: one byte, 0 or 1).
+fn tensor_bytes(t: &Tensor) -> Vec<u8> {
+    match t.data() {
+        Data::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        Data::F64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        Data::I32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        Data::I64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        Data::Bool(v) => v.iter().map(|&x| u8::from(x)).collect(),
+    }
+}
+
+/// The CLIF of a kernel body before Cranelift's optimiser: a header with
+/// the analysis and schedule, then `main` (and `finish` for chunked
+/// reductions). Deterministic, for `gradlift clif` and snapshots.
+pub fn clif_text(body: &Function) -> Result<String, CompileError> {
+    let mut c = KernelCompiler::new()?;
+    let k = analyse(body.name(), body)?;
+    let p = plan(&k);
+    let data = c.define_consts(&k)?;
+    let mut out = String::new();
+    let dims: Vec<String> = k
+        .dims
+        .iter()
+        .map(|d| format!("{}{}", d.extent, if d.reduced { "r" } else { "" }))
+        .collect();
+    out.push_str(&format!(
+        "; kernel @{}: {:?} over {} (loop dims [{}])\n; {}\n",
+        body.name(),
+        k.kind,
+        k.shape,
+        dims.join(", "),
+        p
+    ));
+    let roles: &[Role] = if p.chunks > 1 { &[Role::Main, Role::Finish] } else { &[Role::Main] };
+    for &role in roles {
+        let Some(module) = c.module.as_ref() else { return Err(finished()) };
+        let f = build_function(module, &mut c.fctx, &k, &p, &data, role)?;
+        out.push_str(&f.display().to_string());
+    }
+    Ok(out)
+}
