@@ -15,10 +15,15 @@ use crate::workspace::{dangling, Workspace};
 /// Kernels whose `units * unit_cost` is below this run inline on the
 /// calling thread: handing work to the pool costs more than it saves.
 ///
-/// Measured (`cargo bench -p gradlift-runtime --bench executor`, group
-/// `split`, an f32 add kernel with unit_cost 1, 2 threads on the 2-vCPU
-/// project machine): the pool's round trip is about 1-3 µs, the time an add
-/// takes on ~8-16k elements; splitting won clearly from 64k elements on.
+/// Measured (`cargo bench -p gradlift-runtime --bench executor`, 2-vCPU
+/// project machine): the pool's fork-join round trip is 1.1 µs (group
+/// `pool`), the time an inline f32 add takes on ~4k elements (3.9-4.6
+/// Gelem/s, group `split`). 2^15 units of cost 1 (~8 µs inline) keeps the
+/// round trip under ~15% of the work. In that run the machine was shared
+/// (load average ~9 on 2 cores), the second core was never free, and the
+/// 2-thread split lost at every size up to 2^20 elements (e.g. 262 µs inline
+/// against 341 µs split at 2^20), so the crossover on an idle machine is
+/// still to be measured.
 pub const INLINE_WORK: usize = 1 << 15;
 
 /// Pieces per thread a split kernel is cut into, so a thread slowed by

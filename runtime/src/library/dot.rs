@@ -380,7 +380,8 @@ fn split(batch: usize, m: usize, k: usize, n: usize) -> Split {
     if macs < PAR_MACS {
         return one;
     }
-    let want = macs.div_ceil(PIECE_MACS);
+    // At most 1024 pieces: the pool runs a loop of up to 2^16 pieces.
+    let want = macs.div_ceil(PIECE_MACS).min(1024);
     if batch >= 2 {
         let per = batch.div_ceil(want.min(batch));
         return Split::Batches { per, pieces: batch.div_ceil(per) };
