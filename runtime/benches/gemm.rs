@@ -1,7 +1,7 @@
 //! sgemm through the executor (a one-step `dot_general` program), in
 //! GFLOP/s (criterion's "elem/s" counts flops here), on 1 and 2 threads;
-//! and the same shapes through `matrixmultiply` on one thread, the crate we
-//! compared `gemm` against.
+//! and the same shapes through one raw `gemm` call and through
+//! `matrixmultiply` on one thread, the crate we compared `gemm` against.
 //!
 //! `cargo bench -p gradlift-runtime --bench gemm`; compare with numpy in
 //! the same session: `python runtime/benches/numpy_sgemm.py`.
@@ -53,6 +53,33 @@ fn bench_shape(c: &mut Criterion, name: &str, (m, k, n): (usize, usize, usize), 
     }
     let (av, bv) = (a.as_slice::<f32>().unwrap(), b.as_slice::<f32>().unwrap());
     let mut cv = vec![0.0f32; m * n];
+    // One plain single-threaded `gemm` call: what the executor's pieces and
+    // bookkeeping cost on top.
+    g.bench_function(BenchmarkId::new("gemm_raw", "1t"), |bench| {
+        bench.iter(|| unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                cv.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                av.as_ptr(),
+                1,
+                k as isize,
+                bv.as_ptr(),
+                1,
+                n as isize,
+                0.0f32,
+                1.0f32,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            )
+        })
+    });
     g.bench_function(BenchmarkId::new("matrixmultiply", "1t"), |bench| {
         bench.iter(|| unsafe {
             matrixmultiply::sgemm(

@@ -43,8 +43,8 @@ use crate::error::RuntimeError;
 /// The environment variable that sets the global pool's thread count.
 pub const NUM_THREADS_ENV: &str = "GRADLIFT_NUM_THREADS";
 
-/// The most pieces one parallel loop may have (the count lives in 16 bits
-/// of the job word). Loops with more pieces are chunked by the caller.
+/// The most pieces one parallel loop may spread over the pool (the count
+/// lives in 16 bits of the job word); a loop with more runs inline.
 pub const MAX_PIECES: usize = 0xffff;
 
 /// How long an idle worker spins before it sleeps.
@@ -263,11 +263,14 @@ impl Drop for ThreadPool {
 /// The thread count of the global pool: `GRADLIFT_NUM_THREADS` if it is a
 /// positive integer, else the number of CPUs available to the process.
 pub fn default_threads() -> usize {
-    std::env::var(NUM_THREADS_ENV)
-        .ok()
-        .and_then(|s| s.trim().parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    threads_setting(std::env::var(NUM_THREADS_ENV).ok().as_deref(), || {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    })
+}
+
+/// The thread count a `GRADLIFT_NUM_THREADS` value asks for, else `cpus()`.
+fn threads_setting(var: Option<&str>, cpus: impl FnOnce() -> usize) -> usize {
+    var.and_then(|s| s.trim().parse::<usize>().ok()).filter(|&n| n > 0).unwrap_or_else(cpus)
 }
 
 /// Claims the next piece of job `id`, if that job is still published and
@@ -405,6 +408,15 @@ mod tests {
         for _ in 0..50 {
             drop(ThreadPool::new(2).unwrap());
         }
+    }
+
+    #[test]
+    fn thread_count_setting() {
+        assert_eq!(threads_setting(Some("3"), || 2), 3);
+        assert_eq!(threads_setting(Some(" 8 "), || 2), 8);
+        assert_eq!(threads_setting(Some("0"), || 2), 2);
+        assert_eq!(threads_setting(Some("many"), || 2), 2);
+        assert_eq!(threads_setting(None, || 5), 5);
     }
 
     #[test]
