@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! gradlift's runtime: the program executor (kernel pointers + buffer
 //! plan), the thread pool, GEMM and the other library routines. It uses
 //! ir's dtypes, shapes and tensors but never sees a graph.
@@ -42,15 +43,25 @@
 //!   [`pool`]).
 //! - **GEMM**: the `gemm` crate (AVX-512 microkernels with its `x86-v4`
 //!   feature), called single-threaded on pieces the runtime spreads over its
-//!   own pool, deterministically (see [`library`]). Against
-//!   `matrixmultiply` 0.3 (AVX-512 too), one thread, GFLOP/s: first run
-//!   (raw calls) 1024^3 50.6 vs 46.3, 4096^3 40.4 vs 37.0, 256x784x512
-//!   103.6 vs 97.3, 100x100x50 81.5 vs 57.8; second run (`benches/gemm.rs`)
-//!   53.1 vs 45.0, 50.8 vs 55.2, 51.1 vs 58.4, 55.1 vs 37.2. The machine was
-//!   shared (load average 8-9 on 2 vCPUs), so only the small-shape lead
-//!   (1.4-1.5x) is clear; `gemm` also has f64 kernels of the same design.
-//!   numpy/OpenBLAS in the same session (right after): 1024^3 48.5, 4096^3
-//!   52.0 (1 thread), 4096^3 91.4 vs our 73.5 (2 threads), 100x100x50 98.6.
+//!   own pool, deterministically (see [`library`]). Last run of
+//!   `benches/gemm.rs`, GFLOP/s, criterion medians, with
+//!   `benches/numpy_sgemm.py` (OpenBLAS) right after, on the 2-vCPU machine
+//!   while other jobs kept its load average at 6-7.5 (so the second thread
+//!   found no free core, and every number is about half the quiet-machine
+//!   figures of `shared/peers/RESULTS.md`):
+//!
+//!   | shape | ours 1t | ours 2t | raw `gemm` 1t | `matrixmultiply` 1t | numpy 1t | numpy 2t |
+//!   | --- | --- | --- | --- | --- | --- | --- |
+//!   | 100x100x50 | 40.2 | 42.0 | 42.3 | 27.1 | 96.8 | 98.5 |
+//!   | 256x784x512 | 69.1 | 62.9 | 54.2 | 48.6 | 100.8 | 21.3 |
+//!   | 1024^3 | 59.9 | 59.5 | 71.6 | 58.3 | 62.9 | 40.8 |
+//!   | 4096^3 | 68.3 | 66.3 | 68.3 | 62.9 | 67.5 | 64.9 |
+//!
+//!   `gemm` beat `matrixmultiply` 0.3 (AVX-512 too) at every shape in this
+//!   run and in a first one of raw calls (1024^3 50.6 vs 46.3, 4096^3 40.4
+//!   vs 37.0, 256x784x512 103.6 vs 97.3, 100x100x50 81.5 vs 57.8); it also
+//!   has f64 kernels of the same design. Against numpy it is on par for big
+//!   products and well behind (0.4x) on tiny ones.
 //!   Known cost: `gemm` allocates inside every call (1 allocation per
 //!   64^3 call, counted in `tests/no_alloc.rs`) and has no API to take
 //!   scratch memory; everything else the executor does is allocation-free.

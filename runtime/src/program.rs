@@ -31,22 +31,33 @@ pub const ARENA_ALIGN: usize = 64;
 pub enum BufferKind {
     /// The caller's argument tensor for parameter `index`. Whether the
     /// program may write it is [`ParamDesc::donated`].
-    Param { index: usize },
+    Param {
+        /// Parameter index.
+        index: usize,
+    },
     /// Read-only data baked into the program.
     Constant(Arc<Tensor>),
     /// A slot of the per-call arena at byte `offset` (a multiple of
     /// [`ARENA_ALIGN`]). The compiler's memory planner assigns offsets; slots
     /// of buffers whose lifetimes are disjoint may overlap. The contents at
     /// the start of a call are unspecified.
-    Temp { offset: usize },
+    Temp {
+        /// Byte offset in the arena.
+        offset: usize,
+    },
     /// The caller's result tensor `index`, written in place.
-    Result { index: usize },
+    Result {
+        /// Result index.
+        index: usize,
+    },
 }
 
 /// A buffer: its array type and where it lives.
 #[derive(Clone, Debug)]
 pub struct BufferDesc {
+    /// Dtype and shape of the dense row-major data.
     pub ty: Type,
+    /// Where the memory comes from.
     pub kind: BufferKind,
 }
 
@@ -62,6 +73,7 @@ impl BufferDesc {
 pub struct ParamDesc {
     /// The IR name of the parameter, for error messages (`%x`).
     pub name: Option<String>,
+    /// The argument's dtype and shape.
     pub ty: Type,
     /// The program may write this argument in place (the caller donates
     /// it, e.g. a weight updated by a training step); callers must pass it
@@ -80,27 +92,47 @@ pub enum Step {
     /// [`CompiledKernel::scratch_bytes`], each at least that large, or is
     /// left empty to let the runtime supply the scratch memory itself.
     Kernel {
+        /// The compiled code and its work split.
         kernel: CompiledKernel,
+        /// Buffers the kernel reads.
         inputs: Vec<BufferId>,
+        /// Buffers the kernel writes.
         outputs: Vec<BufferId>,
+        /// Scratch buffers (temps), or empty for runtime-supplied scratch.
         scratch: Vec<BufferId>,
     },
     /// A library routine computing one IR op with its attributes: see
     /// [`crate::library`] for the supported ops. The output must not share
     /// memory with an input, except `scatter_add` whose output may be its
     /// operand `x` itself (an in-place update).
-    Library { op: Op, inputs: Vec<BufferId>, output: BufferId },
+    Library {
+        /// The op, with its attributes.
+        op: Op,
+        /// The operands, in the op's order.
+        inputs: Vec<BufferId>,
+        /// Where the result goes.
+        output: BufferId,
+    },
     /// Copies `from` into `to`: same dtype and element count (the shapes
     /// may differ, so this also serves a reshape).
-    Copy { from: BufferId, to: BufferId },
+    Copy {
+        /// Source buffer.
+        from: BufferId,
+        /// Destination buffer.
+        to: BufferId,
+    },
 }
 
 /// A compiled function: parameters, result types, buffers and steps.
 #[derive(Clone, Debug, Default)]
 pub struct Program {
+    /// The parameters, in call order.
     pub params: Vec<ParamDesc>,
+    /// The result types, in order.
     pub results: Vec<Type>,
+    /// Every buffer; a [`BufferId`] indexes this list.
     pub buffers: Vec<BufferDesc>,
+    /// The steps, run in order.
     pub steps: Vec<Step>,
     /// Size of the per-call arena holding every [`BufferKind::Temp`].
     pub arena_bytes: usize,

@@ -2,19 +2,19 @@
 //!
 //! | op | routine | dtypes |
 //! | --- | --- | --- |
-//! | `dot_general` | [`dot`]: GEMM (the `gemm` crate) for f32/f64, a wrapping loop for i32/i64 | numeric |
-//! | `gather` | [`indexing`]: clamped indices (XLA clip mode) | all |
-//! | `scatter_add` | [`indexing`]: clamped indices, duplicates add in increasing index order | numeric |
-//! | `pad` | [`pad`]: negative low/high crop, interior padding | all |
-//! | `concatenate` | [`movement`] | all |
-//! | `reverse` | [`movement`] | all |
-//! | `argmax` | [`argmax`]: first maximum, NaN is the maximum, i64 result | numeric |
+//! | `dot_general` | `dot.rs`: GEMM (the `gemm` crate) for f32/f64, a wrapping loop for i32/i64 | numeric |
+//! | `gather` | `indexing.rs`: clamped indices (XLA clip mode) | all |
+//! | `scatter_add` | `indexing.rs`: clamped indices, duplicates add in increasing index order | numeric |
+//! | `pad` | `pad.rs`: negative low/high crop, interior padding | all |
+//! | `concatenate` | `movement.rs` | all |
+//! | `reverse` | `movement.rs` | all |
+//! | `argmax` | `argmax.rs`: first maximum, NaN is the maximum, i64 result | numeric |
 //! | `reshape`, `stop_gradient` | a plain copy of the bytes | all |
 //!
 //! Semantics are exactly the reference interpreter's (`gradlift_ir::interp`),
 //! bit for bit, except that f32/f64 `dot_general` sums in GEMM's order (with
 //! FMA) rather than sequentially. Every routine is planned once, when the
-//! executable is built ([`LibraryCall::plan`], which checks the operand
+//! executable is built (checking the operand
 //! types with the IR's shape rule), and then writes straight into its output
 //! buffer without allocating.
 
@@ -28,7 +28,7 @@ use gradlift_ir::{shape, DType, Op, Type};
 
 use crate::pool::ThreadPool;
 
-/// The ops [`LibraryCall::plan`] accepts, for error messages.
+/// The ops a library step may compute, for error messages.
 pub const SUPPORTED_OPS: &str =
     "dot_general, gather, scatter_add, pad, concatenate, reverse, argmax, reshape, stop_gradient";
 
