@@ -464,3 +464,49 @@ fn zero_unit_kernels_still_finish() {
     let r = exe.call(&[&x]).unwrap();
     assert_eq!(r[0].item::<f32>().unwrap(), 0.0);
 }
+
+/// `bufs = [out (i64[units])]`: each unit records the start of the range it
+/// ran in.
+unsafe extern "C" fn record_start(bufs: *const *mut u8, start: usize, end: usize) {
+    let out = *bufs as *mut i64;
+    for u in start..end {
+        *out.add(u) = start as i64;
+    }
+}
+
+fn record_program(units: usize, grain: usize, unit_cost: usize) -> Program {
+    let t = Type::new(DType::I64, [units]);
+    let mut p = Program::new();
+    p.add_result(t.clone());
+    let out = p.add_buffer(t, BufferKind::Result { index: 0 });
+    p.push(Step::Kernel {
+        kernel: kernel("record", record_start, units, grain, unit_cost, vec![], None),
+        inputs: vec![],
+        outputs: vec![out],
+        scratch: vec![],
+    });
+    p
+}
+
+fn starts(p: Program, threads: usize) -> Vec<i64> {
+    let exe = Executable::with_pool(p, pool(threads)).unwrap();
+    exe.call(&[]).unwrap().remove(0).to_vec::<i64>().unwrap()
+}
+
+#[test]
+fn big_kernels_split_into_grain_aligned_ranges_small_ones_run_inline() {
+    let (units, grain) = (10_000, 64);
+    // Big: split over 2 threads, every range starts on a grain boundary and
+    // the ranges tile [0, units).
+    let s = starts(record_program(units, grain, 100), 2);
+    let mut firsts: Vec<i64> = s.clone();
+    firsts.dedup();
+    assert!(firsts.len() > 1, "not split");
+    assert!(firsts.iter().all(|&f| f % grain as i64 == 0));
+    assert!(s.iter().enumerate().all(|(u, &f)| f as usize <= u));
+    assert!(firsts.windows(2).all(|w| w[0] < w[1]));
+    // Small work, a single grain, or one thread: one inline range.
+    assert!(starts(record_program(units, grain, 1), 2).iter().all(|&f| f == 0));
+    assert!(starts(record_program(units, units, 100), 2).iter().all(|&f| f == 0));
+    assert!(starts(record_program(units, grain, 100), 1).iter().all(|&f| f == 0));
+}
