@@ -1,0 +1,447 @@
+//! `dot_general` as a batched matrix product.
+//!
+//! The result (XLA order: batch dims, then lhs free dims, then rhs free
+//! dims) is, for each batch index `b`, a row-major `M × N` matrix
+//! `C_b = A_b · B_b` with `A_b` the lhs viewed as `M × K` (free dims ×
+//! contracting dims) and `B_b` the rhs viewed as `K × N`. When each group of
+//! dims of an operand flattens to a single stride (always true for plain
+//! and transposed matrices), the operand is used in place through row and
+//! column strides; otherwise it is first copied into the workspace's
+//! packing area in `[batch, rows, cols]` order.
+//!
+//! f32 and f64 go through the `gemm` crate (single-threaded calls);
+//! i32 and i64 through a plain loop with wrapping arithmetic (exactly the
+//! interpreter's result, since wrapping sums do not depend on order).
+//!
+//! # Threads and determinism
+//!
+//! Big products are cut into pieces that depend only on the shapes: whole
+//! batches, else bands of result columns (or rows), each computing its part
+//! of `C` over the full `K`. The pieces are then spread over the pool, so
+//! 1, 2 or 8 threads run exactly the same GEMM calls and give the same
+//! bits. Splitting never cuts `K`.
+
+use gradlift_ir::{DType, DotDims, Type};
+
+use super::{next_index, strides, LibCtx};
+use crate::program::ARENA_ALIGN;
+
+/// Below this many multiply-adds, a product runs as one piece.
+const PAR_MACS: usize = 1 << 20;
+/// Rough size of one piece, in multiply-adds.
+const PIECE_MACS: usize = 1 << 22;
+/// Narrowest band of columns (or rows) worth a piece of its own: GEMM
+/// packs the other operand once per piece, so bands stay wide.
+const MIN_BAND: usize = 256;
+
+#[derive(Clone, Debug)]
+pub(crate) struct DotPlan {
+    dtype: DType,
+    batch: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    lhs: Side,
+    rhs: Side,
+    split: Split,
+    /// Byte offset of the rhs's packed copy in the packing area.
+    rhs_pack_at: usize,
+}
+
+/// One operand seen as a matrix per batch.
+#[derive(Clone, Debug)]
+struct Side {
+    /// Element offset of each batch in the operand.
+    batch_at: Vec<usize>,
+    /// Row and column strides (elements) of the matrix view: of the operand
+    /// itself, or of its packed copy.
+    rs: isize,
+    cs: isize,
+    /// For an operand used through a packed copy: element offsets of each
+    /// row and each column in the operand.
+    pack: Option<(Vec<usize>, Vec<usize>)>,
+}
+
+/// How the product is cut into pieces (see the module docs).
+#[derive(Clone, Copy, Debug)]
+enum Split {
+    /// Piece p computes batches `[p * per, (p + 1) * per)`.
+    Batches { per: usize, pieces: usize },
+    /// Piece p computes result columns `[p * width, (p + 1) * width)`.
+    Cols { width: usize, pieces: usize },
+    /// Piece p computes result rows `[p * width, (p + 1) * width)`.
+    Rows { width: usize, pieces: usize },
+}
+
+impl Split {
+    fn pieces(self) -> usize {
+        match self {
+            Split::Batches { pieces, .. }
+            | Split::Cols { pieces, .. }
+            | Split::Rows { pieces, .. } => pieces,
+        }
+    }
+}
+
+impl DotPlan {
+    /// Plans `l · r` with dimension numbers `d` (already checked by the
+    /// shape rule).
+    pub(crate) fn new(l: &Type, r: &Type, d: &DotDims) -> DotPlan {
+        let free = |rank: usize, batch: &[usize], contract: &[usize]| -> Vec<usize> {
+            (0..rank).filter(|i| !batch.contains(i) && !contract.contains(i)).collect()
+        };
+        let l_free = free(l.rank(), &d.lhs_batch, &d.lhs_contract);
+        let r_free = free(r.rank(), &d.rhs_batch, &d.rhs_contract);
+        let size =
+            |t: &Type, axes: &[usize]| -> usize { axes.iter().map(|&a| t.dims()[a]).product() };
+        let batch = size(l, &d.lhs_batch);
+        let m = size(l, &l_free);
+        let k = size(l, &d.lhs_contract);
+        let n = size(r, &r_free);
+
+        let lhs = Side::new(l, &d.lhs_batch, &l_free, &d.lhs_contract, batch);
+        let rhs = Side::new(r, &d.rhs_batch, &d.rhs_contract, &r_free, batch);
+        let esize = l.dtype.size_bytes();
+        let lhs_pack = if lhs.pack.is_some() { batch * m * k * esize } else { 0 };
+        DotPlan {
+            dtype: l.dtype,
+            batch,
+            m,
+            k,
+            n,
+            lhs,
+            rhs,
+            split: split(batch, m, k, n),
+            rhs_pack_at: lhs_pack.next_multiple_of(ARENA_ALIGN),
+        }
+    }
+
+    pub(crate) fn pack_bytes(&self) -> usize {
+        let esize = self.dtype.size_bytes();
+        let rhs = if self.rhs.pack.is_some() { self.batch * self.k * self.n * esize } else { 0 };
+        if rhs > 0 {
+            self.rhs_pack_at + rhs
+        } else {
+            self.rhs_pack_at
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `l`, `r` and `out` hold the operands and result (aligned, `out`
+    /// overlapping neither); `cx.pack` has [`DotPlan::pack_bytes`] bytes.
+    pub(crate) unsafe fn run(&self, l: *const u8, r: *const u8, out: *mut u8, cx: &mut LibCtx<'_>) {
+        let esize = self.dtype.size_bytes();
+        let lhs = if self.lhs.pack.is_some() {
+            self.lhs.pack_into(esize, l, cx.pack);
+            cx.pack.cast_const()
+        } else {
+            l
+        };
+        let rhs = if self.rhs.pack.is_some() {
+            let at = cx.pack.add(self.rhs_pack_at);
+            self.rhs.pack_into(esize, r, at);
+            at.cast_const()
+        } else {
+            r
+        };
+        let job =
+            Job { plan: self, lhs: Ptr(lhs.cast_mut()), rhs: Ptr(rhs.cast_mut()), out: Ptr(out) };
+        let pieces = self.split.pieces();
+        if pieces <= 1 {
+            job.piece(0);
+        } else {
+            cx.pool.for_each(pieces, &|p| job.piece(p));
+        }
+    }
+
+    /// Element offset of batch `b` in the matrix the product reads: the
+    /// operand's own, or the packed copy's.
+    fn batch_at(side: &Side, b: usize, rows: usize, cols: usize) -> usize {
+        if side.pack.is_some() {
+            b * rows * cols
+        } else {
+            side.batch_at[b]
+        }
+    }
+
+    /// `C[rows i0.., cols j0..] = A[i0.., :] · B[:, j0..]` for batch `b`,
+    /// an `mm × nn` block.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn block(
+        &self,
+        b: usize,
+        (i0, mm): (usize, usize),
+        (j0, nn): (usize, usize),
+        lhs: *const u8,
+        rhs: *const u8,
+        out: *mut u8,
+    ) {
+        let (m, k, n) = (self.m, self.k, self.n);
+        let a_at = Self::batch_at(&self.lhs, b, m, k) as isize + i0 as isize * self.lhs.rs;
+        let b_at = Self::batch_at(&self.rhs, b, k, n) as isize + j0 as isize * self.rhs.cs;
+        let c_at = b * m * n + i0 * n + j0;
+        let (ars, acs, brs, bcs) = (self.lhs.rs, self.lhs.cs, self.rhs.rs, self.rhs.cs);
+        match self.dtype {
+            DType::F32 => {
+                let (a, bm, c) = (lhs.cast::<f32>(), rhs.cast::<f32>(), out.cast::<f32>());
+                gemm::gemm(
+                    mm,
+                    nn,
+                    k,
+                    c.add(c_at),
+                    1,
+                    n as isize,
+                    false,
+                    a.offset(a_at),
+                    acs,
+                    ars,
+                    bm.offset(b_at),
+                    bcs,
+                    brs,
+                    0.0f32,
+                    1.0f32,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+            DType::F64 => {
+                let (a, bm, c) = (lhs.cast::<f64>(), rhs.cast::<f64>(), out.cast::<f64>());
+                gemm::gemm(
+                    mm,
+                    nn,
+                    k,
+                    c.add(c_at),
+                    1,
+                    n as isize,
+                    false,
+                    a.offset(a_at),
+                    acs,
+                    ars,
+                    bm.offset(b_at),
+                    bcs,
+                    brs,
+                    0.0f64,
+                    1.0f64,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+            DType::I32 => int_block::<i32>(
+                (lhs.cast::<i32>().offset(a_at), ars, acs),
+                (rhs.cast::<i32>().offset(b_at), brs, bcs),
+                out.cast::<i32>().add(c_at),
+                (mm, k, nn, n),
+                i32::wrapping_add,
+                i32::wrapping_mul,
+            ),
+            DType::I64 => int_block::<i64>(
+                (lhs.cast::<i64>().offset(a_at), ars, acs),
+                (rhs.cast::<i64>().offset(b_at), brs, bcs),
+                out.cast::<i64>().add(c_at),
+                (mm, k, nn, n),
+                i64::wrapping_add,
+                i64::wrapping_mul,
+            ),
+            // The shape rule admits numeric dtypes only.
+            DType::Bool => unreachable!("dot_general on bool"),
+        }
+    }
+}
+
+/// `C = A · B` over integers, `mm × k` times `k × nn` into rows of stride
+/// `ldc`, accumulating row by row (i-k-j order, contiguous in `C`).
+unsafe fn int_block<T: Copy + Default>(
+    (a, ars, acs): (*const T, isize, isize),
+    (b, brs, bcs): (*const T, isize, isize),
+    c: *mut T,
+    (mm, k, nn, ldc): (usize, usize, usize, usize),
+    add: impl Fn(T, T) -> T,
+    mul: impl Fn(T, T) -> T,
+) {
+    for i in 0..mm {
+        let row = std::slice::from_raw_parts_mut(c.add(i * ldc), nn);
+        row.fill(T::default());
+        for kk in 0..k as isize {
+            let x = a.offset(i as isize * ars + kk * acs).read();
+            let bk = b.offset(kk * brs);
+            for (j, dst) in row.iter_mut().enumerate() {
+                *dst = add(*dst, mul(x, bk.offset(j as isize * bcs).read()));
+            }
+        }
+    }
+}
+
+impl Side {
+    /// Views operand `t` as a matrix with rows over `row_axes` and columns
+    /// over `col_axes` (each group flattened in the order listed), per
+    /// batch over `batch_axes`.
+    fn new(
+        t: &Type,
+        batch_axes: &[usize],
+        row_axes: &[usize],
+        col_axes: &[usize],
+        batch: usize,
+    ) -> Side {
+        let (dims, st) = (t.dims(), strides(t.dims()));
+        let mut batch_at = Vec::with_capacity(batch);
+        if batch > 0 {
+            let bd: Vec<usize> = batch_axes.iter().map(|&a| dims[a]).collect();
+            let mut idx = vec![0usize; bd.len()];
+            loop {
+                batch_at.push(idx.iter().zip(batch_axes).map(|(&i, &a)| i * st[a]).sum());
+                if !next_index(&mut idx, &bd) {
+                    break;
+                }
+            }
+        }
+        let rows: usize = row_axes.iter().map(|&a| dims[a]).product();
+        let cols: usize = col_axes.iter().map(|&a| dims[a]).product();
+        match (flat_stride(dims, &st, row_axes), flat_stride(dims, &st, col_axes)) {
+            (Some(rs), Some(cs)) => Side { batch_at, rs, cs, pack: None },
+            _ => Side {
+                batch_at,
+                rs: cols as isize,
+                cs: 1,
+                pack: Some((
+                    offsets(dims, &st, row_axes, rows),
+                    offsets(dims, &st, col_axes, cols),
+                )),
+            },
+        }
+    }
+
+    /// Copies every batch's matrix into `dst` as `[batch, rows, cols]`.
+    unsafe fn pack_into(&self, esize: usize, src: *const u8, dst: *mut u8) {
+        let Some((row_at, col_at)) = &self.pack else { return };
+        macro_rules! go {
+            ($t:ty) => {{
+                let (s, mut d) = (src.cast::<$t>(), dst.cast::<$t>());
+                for &b in &self.batch_at {
+                    for &r in row_at {
+                        let base = s.add(b + r);
+                        for &c in col_at {
+                            d.write(base.add(c).read());
+                            d = d.add(1);
+                        }
+                    }
+                }
+            }};
+        }
+        match esize {
+            4 => go!(u32),
+            8 => go!(u64),
+            _ => unreachable!("dot_general element size {esize}"),
+        }
+    }
+}
+
+/// The single stride of a group of axes flattened in the order listed, if
+/// it exists (each axis's stride is the next one's times its size; size-1
+/// axes do not matter).
+fn flat_stride(dims: &[usize], st: &[usize], axes: &[usize]) -> Option<isize> {
+    let mut prev: Option<usize> = None;
+    for &a in axes.iter().filter(|&&a| dims[a] != 1) {
+        if let Some(p) = prev {
+            if p != st[a] * dims[a] {
+                return None;
+            }
+        }
+        prev = Some(st[a]);
+    }
+    Some(prev.unwrap_or(1) as isize)
+}
+
+/// Element offsets of every index of a group of axes, in row-major order
+/// over the group as listed.
+fn offsets(dims: &[usize], st: &[usize], axes: &[usize], count: usize) -> Vec<usize> {
+    let mut out = Vec::with_capacity(count);
+    if count == 0 {
+        return out;
+    }
+    let gd: Vec<usize> = axes.iter().map(|&a| dims[a]).collect();
+    let mut idx = vec![0usize; gd.len()];
+    loop {
+        out.push(idx.iter().zip(axes).map(|(&i, &a)| i * st[a]).sum());
+        if !next_index(&mut idx, &gd) {
+            return out;
+        }
+    }
+}
+
+/// Pieces by shape alone (see the module docs).
+fn split(batch: usize, m: usize, k: usize, n: usize) -> Split {
+    let one = Split::Batches { per: batch.max(1), pieces: 1 };
+    let macs = batch.saturating_mul(m).saturating_mul(n).saturating_mul(k.max(1));
+    if macs < PAR_MACS {
+        return one;
+    }
+    // At most 1024 pieces: the pool runs a loop of up to 2^16 pieces.
+    let want = macs.div_ceil(PIECE_MACS).min(1024);
+    if batch >= 2 {
+        let per = batch.div_ceil(want.min(batch));
+        return Split::Batches { per, pieces: batch.div_ceil(per) };
+    }
+    let band = |len: usize| -> (usize, usize) {
+        let pieces = want.min(len / MIN_BAND).max(1);
+        let width = len.div_ceil(pieces).next_multiple_of(64);
+        (width, len.div_ceil(width))
+    };
+    if n >= 2 * MIN_BAND {
+        let (width, pieces) = band(n);
+        Split::Cols { width, pieces }
+    } else if m >= 2 * MIN_BAND {
+        let (width, pieces) = band(m);
+        Split::Rows { width, pieces }
+    } else {
+        one
+    }
+}
+
+/// A raw pointer the pieces of one product share.
+#[derive(Clone, Copy)]
+struct Ptr(*mut u8);
+
+/// The product's pieces, run from any thread.
+struct Job<'a> {
+    plan: &'a DotPlan,
+    lhs: Ptr,
+    rhs: Ptr,
+    out: Ptr,
+}
+
+// SAFETY: pieces read the operands (never written during the product) and
+// write disjoint blocks of the result.
+unsafe impl Sync for Job<'_> {}
+
+impl Job<'_> {
+    fn piece(&self, p: usize) {
+        let plan = self.plan;
+        let (lhs, rhs, out) = (self.lhs.0.cast_const(), self.rhs.0.cast_const(), self.out.0);
+        // SAFETY: `DotPlan::run`'s contract; the piece's block lies inside
+        // the result.
+        unsafe {
+            match plan.split {
+                Split::Batches { per, .. } => {
+                    for b in p * per..((p + 1) * per).min(plan.batch) {
+                        plan.block(b, (0, plan.m), (0, plan.n), lhs, rhs, out);
+                    }
+                }
+                Split::Cols { width, .. } => {
+                    let j0 = p * width;
+                    let nn = width.min(plan.n - j0);
+                    plan.block(0, (0, plan.m), (j0, nn), lhs, rhs, out);
+                }
+                Split::Rows { width, .. } => {
+                    let i0 = p * width;
+                    let mm = width.min(plan.m - i0);
+                    plan.block(0, (i0, mm), (0, plan.n), lhs, rhs, out);
+                }
+            }
+        }
+    }
+}
