@@ -111,6 +111,11 @@ pub enum Error {
     /// with respect to an integer input, a non-scalar loss, ...
     #[error(transparent)]
     Compile(#[from] gradlift_compiler::CompileError),
+
+    /// Calling compiled code failed: wrong argument types or count, a
+    /// donated argument not passed mutably.
+    #[error(transparent)]
+    Runtime(#[from] gradlift_runtime::RuntimeError),
 }
 
 impl Error {
@@ -126,6 +131,7 @@ impl Error {
             Error::Compile(gradlift_compiler::CompileError::Ir(e)) => e.loc(),
             Error::Compile(gradlift_compiler::CompileError::Transform { loc, .. })
             | Error::Compile(gradlift_compiler::CompileError::Codegen { loc, .. }) => loc.as_ref(),
+            Error::Runtime(_) => None,
         }
     }
 }

@@ -66,6 +66,7 @@
 pub mod cli;
 mod custom;
 pub mod error;
+mod jit;
 mod ops;
 mod trace;
 mod transforms;
@@ -76,6 +77,7 @@ pub use gradlift_ir as ir;
 pub use gradlift_ir::{
     DType, Data, DotDims, Function, IrError, Loc, Module, Shape, Tensor, Type, Value,
 };
+pub use jit::{jit, Arg, Backend, Jit};
 pub use ops::{
     arange, concat, constant, full, iota, ones, scalar, select, stack, where_, zeros, Axis, Number,
     Operand, Scalar,

@@ -4,6 +4,7 @@
 
 pub mod ad;
 pub mod codegen;
+pub mod compile;
 pub mod emit;
 pub mod error;
 pub mod fusion;

@@ -133,8 +133,10 @@ fn random_programs_keep_their_results() {
     cov.print("random");
     // Random graphs hold no custom rules (user functions); passes treat
     // custom_jvp as an opaque op, covered by tests/custom_rules.rs.
-    let missing: Vec<_> =
-        Op::all_kinds().into_iter().filter(|k| !cov.ops.contains(k) && *k != "custom_jvp").collect();
+    let missing: Vec<_> = Op::all_kinds()
+        .into_iter()
+        .filter(|k| !cov.ops.contains(k) && *k != "custom_jvp")
+        .collect();
     assert!(missing.is_empty(), "ops never tested: {missing:?}");
     assert_eq!(cov.dtypes.len(), DType::ALL.len());
     assert_eq!(cov.evaluated, 600);

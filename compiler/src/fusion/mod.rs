@@ -30,7 +30,7 @@ use std::sync::Arc;
 use gradlift_ir::{Function, Loc, Op, Tensor, Type};
 
 pub use eval::eval_fused;
-pub use partition::fuse;
+pub use partition::{fuse, fuse_with, FuseOptions};
 pub use print::print_fused;
 pub use split::split_reductions;
 

@@ -449,8 +449,27 @@ impl<'f> Partition<'f> {
     }
 }
 
-/// Fuses `f` into kernels and library calls.
+/// Fusion choices.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FuseOptions {
+    /// Merge kernels whose values are all tiny into op-by-op "small"
+    /// kernels (one call for a whole tiny training step).
+    pub small_kernels: bool,
+}
+
+impl Default for FuseOptions {
+    fn default() -> FuseOptions {
+        FuseOptions { small_kernels: true }
+    }
+}
+
+/// Fuses `f` into kernels and library calls (default options).
 pub fn fuse(f: &Function) -> Result<FusedProgram, CompileError> {
+    fuse_with(f, &FuseOptions::default())
+}
+
+/// Fuses `f` into kernels and library calls.
+pub fn fuse_with(f: &Function, opts: &FuseOptions) -> Result<FusedProgram, CompileError> {
     let inlined = crate::inline::inline_custom_rules(f)?;
     let live = crate::passes::dce::dce(&inlined)?;
     let split = super::split::split_reductions(&live)?;
@@ -459,7 +478,9 @@ pub fn fuse(f: &Function) -> Result<FusedProgram, CompileError> {
     for v in (f.num_params()..f.len()).rev() {
         p.place(v);
     }
-    p.merge_small();
+    if opts.small_kernels {
+        p.merge_small();
+    }
     p.merge_horizontally();
     p.recompute_roots();
     build_program(f, &p)
