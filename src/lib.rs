@@ -68,6 +68,8 @@ mod custom;
 pub mod error;
 mod jit;
 mod ops;
+pub mod optim;
+mod params;
 mod trace;
 mod transforms;
 
@@ -82,6 +84,7 @@ pub use ops::{
     arange, concat, constant, full, iota, ones, scalar, select, stack, where_, zeros, Axis, Number,
     Operand, Scalar,
 };
+pub use params::Params;
 pub use trace::{trace, trace_module, trace_named, IntoOutputs, TraceFn, Tracer, Var};
 pub use transforms::{
     eval, grad, hessian, jacfwd, jacrev, jvp, value_and_grad, value_and_grad_with_aux, vjp,

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use gradlift_ir::graph::is_valid_name;
-use gradlift_ir::{DType, Function, IrError, Loc, Module, Op, Shape, Type, Value};
+use gradlift_ir::{DType, Function, IrError, Loc, Module, Op, Shape, Tensor, Type, Value};
 use smallvec::SmallVec;
 
 use crate::error::Error;
@@ -110,6 +110,10 @@ struct TraceState {
     /// Interned source file names: `Location::file()` strings are `'static`,
     /// usually one or two per trace, so a short list beats a hash map.
     files: Vec<(&'static str, Arc<str>)>,
+    /// Values of enclosing traces used here (closure conversion): the outer
+    /// value and the placeholder standing for it until the trace ends,
+    /// when it becomes an extra parameter.
+    captures: Vec<(Var, Value)>,
 }
 
 impl TraceState {
@@ -269,6 +273,14 @@ pub(crate) fn emit(
             let mut values: SmallVec<[Value; 4]> = SmallVec::new();
             for &x in inputs {
                 if x.trace != id {
+                    match capture(&mut stack, x) {
+                        Some(Ok(v)) => {
+                            values.push(v);
+                            continue;
+                        }
+                        Some(Err(poisoned)) => return poisoned,
+                        None => {}
+                    }
                     let detail = foreign_detail(&stack, x.trace);
                     let st = &mut stack[top];
                     let loc = Some(st.loc(caller));
@@ -290,6 +302,61 @@ pub(crate) fn emit(
             }
         })
         .unwrap_or_else(|_| Var::orphan())
+}
+
+/// The value standing in the innermost trace for `x`, a value of an
+/// enclosing active trace (closure conversion, as JAX lifts closed-over
+/// tracers): a placeholder node now, an extra parameter when the trace
+/// ends. `None` when `x` is not from an enclosing trace.
+fn capture(stack: &mut [TraceState], x: Var) -> Option<Result<Value, Var>> {
+    let top = stack.len().checked_sub(1)?;
+    let outer = stack[..top].iter().position(|s| s.id == x.trace)?;
+    if x.is_poisoned() {
+        // Poison from outside: the enclosing trace already holds the error.
+        return Some(Err(x));
+    }
+    if let Some(&(_, inner)) =
+        stack[top].captures.iter().find(|(o, _)| o.trace == x.trace && o.value == x.value)
+    {
+        return Some(Ok(inner));
+    }
+    let ty = stack[outer].func.ty(x.value).clone();
+    let st = &mut stack[top];
+    let placeholder = match Tensor::zeros_of(&ty) {
+        Ok(t) => st.func.push(Op::Constant { value: Arc::new(t) }, &[], None),
+        Err(e) => Err(e),
+    };
+    Some(match placeholder {
+        Ok(v) => {
+            st.captures.push((x, v));
+            Ok(v)
+        }
+        Err(e) => Err(st.fail(e.into(), Some(ty))),
+    })
+}
+
+/// Rebuilds a finished trace's function with its captured values as
+/// extra parameters after the declared ones (placeholders replaced).
+fn close_over(f: &Function, captures: &[(Var, Value)]) -> Result<Function, Error> {
+    let mut out = Function::new(f.name());
+    let mut map: Vec<Option<Value>> = vec![None; f.len()];
+    for p in f.params() {
+        map[p.index()] = Some(out.add_param(f.value_name(p), f.ty(p).clone())?);
+    }
+    for (_, ph) in captures {
+        map[ph.index()] = Some(out.add_param(None, f.ty(*ph).clone())?);
+    }
+    for (v, node) in f.instructions() {
+        if map[v.index()].is_some() {
+            continue;
+        }
+        let args: Vec<Value> = node.args.iter().map(|a| map[a.index()].unwrap_or(*a)).collect();
+        let nv = out.push(node.op.clone(), &args, f.loc(v).cloned())?;
+        out.set_value_name(nv, f.value_name(v))?;
+        map[v.index()] = Some(nv);
+    }
+    out.set_results(f.results().iter().map(|r| map[r.index()].unwrap_or(*r)).collect())?;
+    Ok(out)
 }
 
 /// Explains where a foreign value came from.
@@ -321,7 +388,14 @@ struct ActiveTrace {
 impl ActiveTrace {
     fn start(func: Function) -> ActiveTrace {
         let id = fresh_id();
-        let st = TraceState { id, func, error: None, poison: Vec::new(), files: Vec::new() };
+        let st = TraceState {
+            id,
+            func,
+            error: None,
+            poison: Vec::new(),
+            files: Vec::new(),
+            captures: Vec::new(),
+        };
         // If the thread-local is gone (thread teardown) the trace simply
         // records nothing and `finish` reports it.
         let _ = STACK.try_with(|s| s.borrow_mut().push(st));
@@ -392,6 +466,31 @@ impl Tracer {
     /// the first error met while tracing.
     #[track_caller]
     pub fn trace<M, F: TraceFn<M>>(self, f: F) -> Result<Function, Error> {
+        let name = self.name.clone();
+        let (func, captures) = self.trace_capturing(f)?;
+        if let Some(first) = captures.first() {
+            let outer = with_trace(first.trace, |t| t.func.name().to_string()).unwrap_or_default();
+            return Err(Error::Signature {
+                func: name,
+                msg: format!(
+                    "the function uses {} value(s) of the enclosing trace @{outer}; a closed \
+                     function cannot hold them (transforms such as grad pass them along: use \
+                     those, or pass the values as arguments)",
+                    captures.len()
+                ),
+            });
+        }
+        Ok(func)
+    }
+
+    /// Like [`Tracer::trace`], but values of enclosing traces that `f` uses
+    /// become extra parameters after the declared ones; returns them (the
+    /// outer values to pass for those parameters) with the function.
+    #[track_caller]
+    pub(crate) fn trace_capturing<M, F: TraceFn<M>>(
+        self,
+        f: F,
+    ) -> Result<(Function, Vec<Var>), Error> {
         let caller = Location::caller();
         let Tracer { name, params } = self;
         let sig_err = |msg: String| Error::Signature { func: name.clone(), msg };
@@ -438,6 +537,29 @@ impl Tracer {
         }
         let mut results = Vec::with_capacity(outputs.len());
         for out in outputs {
+            if out.trace != id && !out.is_poisoned() {
+                // A value of an enclosing trace returned as is: capture it.
+                if let Some(ty) = with_trace(out.trace, |t| t.func.ty(out.value).clone()) {
+                    let existing = st
+                        .captures
+                        .iter()
+                        .find(|(o, _)| o.trace == out.trace && o.value == out.value);
+                    let v = match existing {
+                        Some(&(_, v)) => v,
+                        None => {
+                            let v = st.func.push(
+                                Op::Constant { value: Arc::new(Tensor::zeros_of(&ty)?) },
+                                &[],
+                                None,
+                            )?;
+                            st.captures.push((out, v));
+                            v
+                        }
+                    };
+                    results.push(v);
+                    continue;
+                }
+            }
             if out.trace != id {
                 let loc = Some(st.loc(caller));
                 let detail = "the traced function returned a value of another trace".to_string();
@@ -450,7 +572,11 @@ impl Tracer {
         // verifier double-checks the whole function (names, SSA, results).
         #[cfg(debug_assertions)]
         gradlift_ir::verify::verify_function(&st.func)?;
-        Ok(st.func)
+        if st.captures.is_empty() {
+            return Ok((st.func, Vec::new()));
+        }
+        let closed = close_over(&st.func, &st.captures)?;
+        Ok((closed, st.captures.iter().map(|(o, _)| *o).collect()))
     }
 
     /// Like [`Tracer::trace`], wrapped in a one-function [`Module`].
@@ -523,6 +649,14 @@ pub(crate) fn inline_function(f: &Function, inputs: &[Var]) -> Vec<Var> {
             let mut map: Vec<Value> = Vec::with_capacity(f.len());
             for &x in inputs {
                 if x.trace != id {
+                    match capture(&mut stack, x) {
+                        Some(Ok(v)) => {
+                            map.push(v);
+                            continue;
+                        }
+                        Some(Err(poisoned)) => return vec![poisoned; nres],
+                        None => {}
+                    }
                     let detail = foreign_detail(&stack, x.trace);
                     let st = &mut stack[top];
                     let loc = Some(st.loc(caller));
@@ -534,7 +668,8 @@ pub(crate) fn inline_function(f: &Function, inputs: &[Var]) -> Vec<Var> {
                 map.push(x.value);
             }
             let st = &mut stack[top];
-            if inputs.len() != f.num_params() {
+            let types_ok = inputs.len() == f.num_params();
+            if !types_ok {
                 let loc = Some(st.loc(caller));
                 let e = IrError::Op {
                     op,
@@ -549,9 +684,9 @@ pub(crate) fn inline_function(f: &Function, inputs: &[Var]) -> Vec<Var> {
                 };
                 return poisoned(st, e.into());
             }
-            for (i, x) in inputs.iter().enumerate() {
+            for (i, &mv) in map.iter().enumerate() {
                 let want = f.ty(f.param(i));
-                let got = st.func.ty(x.value).clone();
+                let got = st.func.ty(mv).clone();
                 if *want != got {
                     let loc = Some(st.loc(caller));
                     let e = IrError::Op {

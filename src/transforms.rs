@@ -15,12 +15,19 @@ use gradlift_ir::interp::eval_function;
 use gradlift_ir::{Function, Tensor, Type};
 
 use crate::error::Error;
-use crate::trace::{fail_outputs, inline_function, trace, TraceFn, Var};
+use crate::trace::{fail_outputs, inline_function, trace, TraceFn, Tracer, Var};
 
 /// Traces `f` on the types of `args` (the sub-function of a transform).
-fn trace_at<M, F: TraceFn<M>>(name: &str, f: F, args: &[Var]) -> Result<Function, Error> {
+/// Values of enclosing traces that `f` closes over become extra parameters
+/// after `args`'; they are returned, to be passed along.
+#[track_caller]
+fn trace_at<M, F: TraceFn<M>>(
+    name: &str,
+    f: F,
+    args: &[Var],
+) -> Result<(Function, Vec<Var>), Error> {
     let types: Vec<Type> = args.iter().map(|a| a.ty()).collect();
-    trace(name, f, &types)
+    Tracer::new(name).params(types).trace_capturing(f)
 }
 
 /// Runs a graph transform of `f` at `args` and records the transformed
@@ -36,11 +43,15 @@ fn apply<M, F: TraceFn<M>>(
     if let Some(p) = args.iter().chain(extra).find(|a| a.is_poisoned()) {
         return vec![*p; n_out.max(1)];
     }
-    let g = match trace_at(name, f, args).and_then(|sub| Ok(transform(&sub)?)) {
-        Ok(g) => g,
-        Err(e) => return fail_outputs(e, n_out.max(1)),
-    };
+    let (g, captures) =
+        match trace_at(name, f, args).and_then(|(sub, caps)| Ok((transform(&sub)?, caps))) {
+            Ok(x) => x,
+            Err(e) => return fail_outputs(e, n_out.max(1)),
+        };
+    // The transformed function's parameters: the arguments, the captured
+    // values, then the transform's extra inputs (tangents, cotangents).
     let mut inputs = args.to_vec();
+    inputs.extend_from_slice(&captures);
     inputs.extend_from_slice(extra);
     inline_function(&g, &inputs)
 }

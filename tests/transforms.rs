@@ -157,3 +157,29 @@ fn transform_errors_are_typed_and_located() {
         .to_string();
     assert!(err.contains("argnum 3"), "{err}");
 }
+
+/// Closure conversion: functions passed to transforms may use values of the
+/// enclosing trace (data, constants), as in JAX; they get no gradient.
+#[test]
+fn transforms_capture_values_of_the_enclosing_trace() {
+    let x = Tensor::from_slice([3], &[1.0f64, 2.0, 3.0]).unwrap();
+    let y = Tensor::from_slice([3], &[2.0f64, 4.0, 7.0]).unwrap();
+    let out = eval(
+        |w: Var, x: Var, y: Var| {
+            // d/dw mean((w x - y)^2) = mean(2 (w x - y) x)
+            let loss = move |w: Var| (w * x - y).square().mean_all();
+            let g = grad(loss, &[0])(&[w])[0];
+            let h = hessian(loss, 0)(&[w]);
+            let (_, t) = jvp(loss, &[w], &[w.ones_like()]);
+            vec![g, h, t[0]]
+        },
+        &[&s64(1.5), &x, &y],
+    )
+    .unwrap();
+    let (w, xs, ys) = (1.5, [1.0, 2.0, 3.0], [2.0, 4.0, 7.0]);
+    let g: f64 = xs.iter().zip(ys).map(|(x, y)| 2.0 * (w * x - y) * x).sum::<f64>() / 3.0;
+    let h: f64 = xs.iter().map(|x| 2.0 * x * x).sum::<f64>() / 3.0;
+    assert!(close(val(&out[0])[0], g));
+    assert!(close(val(&out[1])[0], h));
+    assert!(close(val(&out[2])[0], g));
+}
