@@ -267,7 +267,7 @@ impl Optimizer for Adam {
         let vhat = v / bc2;
         let mut p_new = p - lr * mhat / (vhat.sqrt() + self.eps);
         if self.decoupled && self.weight_decay != 0.0 {
-            p_new = p_new - lr * self.weight_decay * p;
+            p_new -= lr * self.weight_decay * p;
         }
         (p_new, vec![m, v])
     }
@@ -369,7 +369,7 @@ pub fn clip_gradients(grads: &[Var], clip: Clip) -> Vec<Var> {
             let Some(first) = grads.first() else { return Vec::new() };
             let mut total = first.square().sum_all();
             for g in &grads[1..] {
-                total = total + g.square().sum_all().cast(first.dtype());
+                total += g.square().sum_all().cast(first.dtype());
             }
             let norm = total.sqrt();
             // scale = min(1, c / norm); a zero norm keeps the gradients.
@@ -381,7 +381,10 @@ pub fn clip_gradients(grads: &[Var], clip: Clip) -> Vec<Var> {
 
 /// A type-erased traced function, so a [`Trainer`] can hold its step.
 #[derive(Clone)]
-struct StepFn(Arc<dyn Fn(&[Var]) -> Vec<Var> + Send + Sync>);
+struct StepFn(Arc<DynTraceable>);
+
+/// A shareable traced function of any arity.
+type DynTraceable = dyn Fn(&[Var]) -> Vec<Var> + Send + Sync;
 
 /// Marker for [`StepFn`]'s [`TraceFn`] implementation.
 pub struct StepFnMarker;
