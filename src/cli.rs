@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use gradlift_compiler::ad;
+use gradlift_compiler::compile::{compile, CompileOptions};
 use gradlift_ir::text::{parse_module, print_function};
 use gradlift_ir::{interp, npy, verify, Function, Module, Tensor};
 
@@ -45,8 +46,31 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         /// How to evaluate.
-        #[arg(long, value_enum, default_value_t = Backend::Interp)]
+        #[arg(long, value_enum, default_value_t = Backend::Jit)]
         backend: Backend,
+    },
+    /// Print the Cranelift IR (CLIF) of every fused kernel of a function.
+    Clif {
+        /// The `.gir` file.
+        file: PathBuf,
+        /// The function (default: the first in the file).
+        #[arg(long)]
+        func: Option<String>,
+    },
+    /// Compile a function, print the time of every stage, and time calls.
+    Bench {
+        /// The `.gir` file.
+        file: PathBuf,
+        /// The function (default: the first in the file).
+        #[arg(long)]
+        func: Option<String>,
+        /// Inputs `NAME=PATH.npy`; parameters without one get seeded
+        /// random values (normal, integers 0..4, bools alternating).
+        #[arg(long = "input", value_name = "NAME=PATH")]
+        inputs: Vec<String>,
+        /// Timed calls after one warm-up call.
+        #[arg(long, default_value_t = 100)]
+        iters: usize,
     },
     /// Print the function followed by the gradient of one of its results.
     Grad {
@@ -96,6 +120,8 @@ pub enum Command {
 /// Evaluation backends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Backend {
+    /// Native kernels compiled with Cranelift (the default).
+    Jit,
     /// The reference interpreter.
     Interp,
 }
@@ -122,11 +148,18 @@ pub fn run(cli: Cli) -> Result<String, String> {
             let m = load(&file)?;
             Ok(gradlift_ir::text::print_module(&m))
         }
-        Command::Run { file, func, inputs, out, backend: Backend::Interp } => {
+        Command::Run { file, func, inputs, out, backend } => {
             let m = load(&file)?;
             let f = m.func(func.as_deref()).map_err(|e| e.to_string())?;
             let args = read_inputs(f, &inputs)?;
-            let results = interp::eval_function(f, &args).map_err(|e| e.to_string())?;
+            let results = match backend {
+                Backend::Interp => interp::eval_function(f, &args).map_err(|e| e.to_string())?,
+                Backend::Jit => {
+                    let c = compile(f, &CompileOptions::default()).map_err(|e| e.to_string())?;
+                    let refs: Vec<&Tensor> = args.iter().collect();
+                    c.executable.call(&refs).map_err(|e| e.to_string())?
+                }
+            };
             std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
             let mut written = String::new();
             for (k, t) in results.iter().enumerate() {
@@ -142,6 +175,50 @@ pub fn run(cli: Cli) -> Result<String, String> {
             let wrt = param_indices(f, &wrt)?;
             let g = ad::grad(f, &wrt, of).map_err(|e| e.to_string())?;
             Ok(print_function(&g))
+        }
+        Command::Clif { file, func } => {
+            let m = load(&file)?;
+            let f = m.func(func.as_deref()).map_err(|e| e.to_string())?;
+            let c = compile(f, &CompileOptions::default()).map_err(|e| e.to_string())?;
+            let mut out = String::new();
+            for step in &c.fused.steps {
+                if let gradlift_compiler::fusion::Step::Kernel { body, .. } = step {
+                    out.push_str(
+                        &gradlift_compiler::codegen::clif_text(body).map_err(|e| e.to_string())?,
+                    );
+                    out.push('\n');
+                }
+            }
+            Ok(out)
+        }
+        Command::Bench { file, func, inputs, iters } => {
+            let m = load(&file)?;
+            let f = m.func(func.as_deref()).map_err(|e| e.to_string())?;
+            let args = inputs_or_random(f, &inputs)?;
+            let c = compile(f, &CompileOptions::default()).map_err(|e| e.to_string())?;
+            let refs: Vec<&Tensor> = args.iter().collect();
+            let mut results = c.executable.new_results();
+            let mut run_args: Vec<gradlift_runtime::Arg<'_>> =
+                refs.iter().map(|t| gradlift_runtime::Arg::Ref(t)).collect();
+            c.executable.run(&mut run_args, &mut results).map_err(|e| e.to_string())?;
+            let mut times = Vec::with_capacity(iters);
+            for _ in 0..iters.max(1) {
+                let t = std::time::Instant::now();
+                c.executable.run(&mut run_args, &mut results).map_err(|e| e.to_string())?;
+                times.push(t.elapsed());
+            }
+            times.sort();
+            let median = times[times.len() / 2];
+            Ok(format!(
+                "@{}: {} kernels, {} library calls\ncompile: {}\nrun: median {:.3} us over {} calls (min {:.3} us)\n",
+                f.name(),
+                c.fused.num_kernels(),
+                c.fused.num_library_calls(),
+                c.times,
+                median.as_secs_f64() * 1e6,
+                times.len(),
+                times[0].as_secs_f64() * 1e6
+            ))
         }
         Command::Opt { file, func, dump_dir, report } => {
             let m = load(&file)?;
@@ -213,6 +290,45 @@ fn param_indices(f: &Function, names: &[String]) -> Result<Vec<usize>, String> {
                     f.name(),
                     labels.iter().map(|l| format!("%{l}")).collect::<Vec<_>>().join(", ")
                 )),
+            }
+        })
+        .collect()
+}
+
+/// Given inputs, and seeded random values for the other parameters.
+fn inputs_or_random(f: &Function, specs: &[String]) -> Result<Vec<Tensor>, String> {
+    let labels = param_labels(f);
+    let mut given: HashMap<usize, Tensor> = HashMap::new();
+    for spec in specs {
+        let Some((name, path)) = spec.split_once('=') else {
+            return Err(format!("--input {spec}: expected NAME=PATH.npy"));
+        };
+        let idx = param_indices(f, &[name.to_string()])?[0];
+        let t = npy::read_npy(Path::new(path)).map_err(|e| e.to_string())?;
+        if t.ty() != *f.ty(f.param(idx)) {
+            return Err(format!(
+                "--input {name}: parameter %{} has type {}, {path} holds {}",
+                labels[idx],
+                f.ty(f.param(idx)),
+                t.ty()
+            ));
+        }
+        given.insert(idx, t);
+    }
+    (0..f.num_params())
+        .map(|i| match given.remove(&i) {
+            Some(t) => Ok(t),
+            None => {
+                let ty = f.ty(f.param(i));
+                let t = Tensor::rand_normal(
+                    i as u64 + 1,
+                    ty.shape.clone(),
+                    0.0,
+                    1.0,
+                    gradlift_ir::DType::F64,
+                )
+                .map_err(|e| e.to_string())?;
+                Ok(t.cast(ty.dtype))
             }
         })
         .collect()

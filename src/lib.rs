@@ -75,6 +75,7 @@ mod transforms;
 
 pub use custom::{custom_jvp, select_safe, straight_through};
 pub use error::Error;
+pub use gradlift_compiler::ad::Modes;
 pub use gradlift_ir as ir;
 pub use gradlift_ir::{
     DType, Data, DotDims, Function, IrError, Loc, Module, Shape, Tensor, Type, Value,
@@ -87,5 +88,6 @@ pub use ops::{
 pub use params::Params;
 pub use trace::{trace, trace_module, trace_named, IntoOutputs, TraceFn, Tracer, Var};
 pub use transforms::{
-    eval, grad, hessian, jacfwd, jacrev, jvp, value_and_grad, value_and_grad_with_aux, vjp,
+    check_grads, eval, grad, hessian, jacfwd, jacrev, jvp, value_and_grad, value_and_grad_with_aux,
+    vjp,
 };
