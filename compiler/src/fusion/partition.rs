@@ -174,7 +174,9 @@ impl<'f> Partition<'f> {
     fn reaches(&self, k: usize, inside: &BTreeSet<u32>, targets: &BTreeSet<u32>) -> bool {
         let Some(&lowest) = targets.iter().next() else { return false };
         let mut seen: HashMap<u32, ()> = HashMap::new();
+        let mut expanded: Vec<usize> = Vec::new();
         let mut queue: VecDeque<u32> = VecDeque::new();
+        // The first hop leaves the pair; direct edges inside it are fine.
         for &m in &self.kernels[k].members {
             for a in self.f.args(Value::from_index(m as usize)) {
                 let a = a.index() as u32;
@@ -183,6 +185,14 @@ impl<'f> Partition<'f> {
                 }
             }
         }
+        let push_operands = |m: u32, seen: &mut HashMap<u32, ()>, queue: &mut VecDeque<u32>| {
+            for a in self.f.args(Value::from_index(m as usize)) {
+                let a = a.index() as u32;
+                if a >= lowest && seen.insert(a, ()).is_none() {
+                    queue.push_back(a);
+                }
+            }
+        };
         while let Some(x) = queue.pop_front() {
             if targets.contains(&x) {
                 return true;
@@ -190,10 +200,20 @@ impl<'f> Partition<'f> {
             if seen.len() > WALK_LIMIT {
                 return true;
             }
-            for a in self.f.args(Value::from_index(x as usize)) {
-                let a = a.index() as u32;
-                if a >= lowest && seen.insert(a, ()).is_none() {
-                    queue.push_back(a);
+            push_operands(x, &mut seen, &mut queue);
+            // A kernel runs as one step: reaching one of its outputs means
+            // depending on every input of the kernel.
+            for &owner in &self.member_of[x as usize] {
+                let owner = self.find(owner);
+                if owner == k || expanded.contains(&owner) || !self.kernels[owner].roots.contains(&x) {
+                    continue;
+                }
+                expanded.push(owner);
+                for &m in &self.kernels[owner].members {
+                    if targets.contains(&m) {
+                        return true;
+                    }
+                    push_operands(m, &mut seen, &mut queue);
                 }
             }
         }
