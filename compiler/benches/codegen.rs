@@ -6,12 +6,17 @@
 //! - `tanh_sq_sum`: `Σ tanh(0.7 x + 0.1)²` over 2^24 f32, and `sq_sum`, the
 //!   same without tanh (the reduction machinery alone);
 //! - `compile`: one kernel of a 10-op and a 100-op body into a fresh
-//!   module (analysis, CLIF, Cranelift, finalize).
+//!   module (analysis, CLIF, Cranelift, finalize);
+//! - `small`: the tutorial's kinematics SGD step, fused into one small
+//!   kernel: compiling it, one call of it (single-threaded, the raw entry
+//!   point on prepared buffers), and for scale one call of a one-op kernel
+//!   over f32[1,2] and the reference interpreter on the same body.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use gradlift_compiler::codegen::KernelCompiler;
+use gradlift_compiler::fusion::{fuse, KernelKind, Step};
 use gradlift_ir::{BinaryOp, DType, Function, Op, ReduceKind, Shape, Tensor, Type, UnaryOp, Value};
 use gradlift_runtime::CompiledKernel;
 
@@ -168,5 +173,59 @@ fn bench_kernels(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_kernels);
+/// The kinematics SGD step's small kernel body (see
+/// `tests/data/kinematics_sgd_step.gir`).
+fn kinematics_body() -> Function {
+    let text = include_str!("../tests/data/kinematics_sgd_step.gir");
+    let f = gradlift_ir::text::parse_function(text, "kinematics_sgd_step.gir").expect("parse");
+    let prog = fuse(&f).expect("fuse");
+    prog.steps
+        .into_iter()
+        .find_map(|s| match s {
+            Step::Kernel { kind: KernelKind::Small, body, .. } => Some(body),
+            _ => None,
+        })
+        .expect("a small kernel")
+}
+
+fn compile_small(body: &Function) -> CompiledKernel {
+    let mut c = KernelCompiler::new().expect("compiler");
+    c.add_kind(body.name(), body, &KernelKind::Small).expect("kernel");
+    c.finish().expect("finalize").remove(0)
+}
+
+fn bench_small(c: &mut Criterion) {
+    let body = kinematics_body();
+    let mut g = c.benchmark_group("codegen_small");
+    g.sample_size(50);
+    g.bench_function("kinematics_sgd_step/compile", |bch| {
+        bch.iter(|| compile_small(black_box(&body)))
+    });
+    let k = compile_small(&body);
+    let x: Vec<f32> = (0..20).map(|i| (i as f32 - 7.0) / 4.0).collect();
+    let bufs = buffers(&k, &body, &x);
+    g.bench_function("kinematics_sgd_step/call", |bch| bch.iter(|| run(&k, black_box(&bufs))));
+    let mut b = B::new("add_1x2");
+    let p = b.param(&[1, 2]);
+    let q = b.param(&[1, 2]);
+    let y = b.bin(BinaryOp::Add, p, q);
+    let one_op = b.finish(&[y]);
+    let k1 = compile(&one_op);
+    let bufs1 = buffers(&k1, &one_op, &x);
+    g.bench_function("add_1x2/call", |bch| bch.iter(|| run(&k1, black_box(&bufs1))));
+    let args: Vec<Tensor> = body
+        .param_types()
+        .iter()
+        .map(|t| {
+            let n = t.shape.size();
+            Tensor::new(t.shape.clone(), gradlift_ir::Data::F32(x[..n].to_vec())).expect("arg")
+        })
+        .collect();
+    g.bench_function("kinematics_sgd_step/interpreter", |bch| {
+        bch.iter(|| gradlift_ir::interp::eval_function(black_box(&body), &args).expect("eval"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_kernels, bench_small);
 criterion_main!(benches);

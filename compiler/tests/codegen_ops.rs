@@ -10,6 +10,7 @@ mod codegen_support;
 
 use codegen_support::{check, compile, random_args, rng, Body, Values};
 use gradlift_compiler::codegen::{clif_text, KernelCompiler};
+use gradlift_compiler::fusion::KernelKind;
 use gradlift_compiler::CompileError;
 use gradlift_ir::{BinaryOp, CompareOp, DType, DotDims, Function, Op, ReduceKind, Tensor, UnaryOp};
 
@@ -551,9 +552,10 @@ fn ops_outside_kernel_bodies_are_typed_errors() {
         }
         other => panic!("expected a codegen error, got {other:?}"),
     }
-    // A reduction used inside the body.
+    // A reduction used inside the body: not one loop nest, and too large
+    // for a small kernel (more than 256 elements).
     let mut b = Body::new("inner_reduce");
-    let x = b.param(DType::F32, &[4, 5]);
+    let x = b.param(DType::F32, &[20, 15]);
     let r = b.reduce(ReduceKind::Sum, x, &[1]);
     let e = b.unary(UnaryOp::Exp, r);
     let body = b.finish(&[e]);
@@ -561,11 +563,19 @@ fn ops_outside_kernel_bodies_are_typed_errors() {
     assert!(err.to_string().contains("may only be a result"), "{err}");
     // Sibling reductions over different axes.
     let mut b = Body::new("mixed_axes");
-    let x = b.param(DType::F32, &[4, 5]);
+    let x = b.param(DType::F32, &[20, 15]);
     let r0 = b.reduce(ReduceKind::Sum, x, &[0]);
     let r1 = b.reduce(ReduceKind::Sum, x, &[1]);
     let body = b.finish(&[r0, r1]);
     let err = c.add("mixed_axes", &body).unwrap_err();
+    assert!(err.to_string().contains("same axes"), "{err}");
+    // Explicitly a loop nest: the error even when small.
+    let mut b = Body::new("small_mixed_axes");
+    let x = b.param(DType::F32, &[4, 5]);
+    let r0 = b.reduce(ReduceKind::Sum, x, &[0]);
+    let r1 = b.reduce(ReduceKind::Sum, x, &[1]);
+    let body = b.finish(&[r0, r1]);
+    let err = c.add_kind("small_mixed_axes", &body, &KernelKind::Reduce).unwrap_err();
     assert!(err.to_string().contains("same axes"), "{err}");
     // The compiler still works after errors.
     let mut b = Body::new("ok");
@@ -604,9 +614,9 @@ fn malformed_bodies_are_errors_not_panics() {
     let body = b.finish(&[]);
     let mut c = KernelCompiler::new().unwrap();
     assert!(c.add("empty", &body).is_err());
-    // Results of different shapes in a loop kernel.
+    // Results of different shapes, too large for a small kernel.
     let mut b = Body::new("shapes");
-    let x = b.param(DType::F32, &[3]);
+    let x = b.param(DType::F32, &[300]);
     let y = b.param(DType::F32, &[4]);
     let body = b.finish(&[x, y]);
     let err = c.add("shapes", &body).unwrap_err();

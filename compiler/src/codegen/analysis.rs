@@ -187,17 +187,25 @@ enum Map {
     Linear(LinId),
 }
 
-/// Analyses a kernel body. Errors name the kernel, the op and its types.
-pub(crate) fn analyse(name: &str, body: &Function) -> Result<Kernel, CompileError> {
-    gradlift_ir::verify::verify_function(body)?;
-    let err = |v: Option<Value>, msg: String| CompileError::Codegen {
+/// An error of kernel `name` at value `v` of `body` (with its source
+/// location).
+fn error_at(name: &str, body: &Function, v: Option<Value>, msg: String) -> CompileError {
+    CompileError::Codegen {
         kernel: name.to_string(),
         msg,
         loc: v.and_then(|v| body.loc(v).cloned()),
-    };
+    }
+}
+
+/// Checks what every kernel body needs: it verifies, every op is one a
+/// kernel computes (no library calls), and it has a result.
+pub(crate) fn check_body(name: &str, body: &Function) -> Result<(), CompileError> {
+    gradlift_ir::verify::verify_function(body)?;
     for (v, node) in body.instructions() {
         if !op_allowed(&node.op) {
-            return Err(err(
+            return Err(error_at(
+                name,
+                body,
                 Some(v),
                 format!(
                     "`{}` cannot be part of a fused kernel body ({} : {})",
@@ -207,9 +215,27 @@ pub(crate) fn analyse(name: &str, body: &Function) -> Result<Kernel, CompileErro
                 ),
             ));
         }
+    }
+    if body.results().is_empty() {
+        return Err(error_at(name, body, None, "a kernel body needs at least one result".into()));
+    }
+    Ok(())
+}
+
+/// Checks that a (checked) body is one loop nest: reductions only as
+/// results, all over one iteration space with the same axes, every other
+/// result of that shape. Returns the kind, the iteration shape and the
+/// reduced axes.
+pub(crate) fn single_nest(
+    name: &str,
+    body: &Function,
+) -> Result<(KernelKind, Shape, Vec<usize>), CompileError> {
+    for (v, node) in body.instructions() {
         for &a in &node.args {
             if is_reduce(body.op(a)) {
-                return Err(err(
+                return Err(error_at(
+                    name,
+                    body,
                     Some(v),
                     format!(
                         "the result of `{}` {} is used inside the kernel body; a reduction may only \
@@ -221,14 +247,18 @@ pub(crate) fn analyse(name: &str, body: &Function) -> Result<Kernel, CompileErro
             }
         }
     }
-    let results = body.results();
-    if results.is_empty() {
-        return Err(err(None, "a kernel body needs at least one result".into()));
-    }
-    let (kind, shape, axes) = classify(body).map_err(|m| err(None, m))?;
+    classify(body).map_err(|m| error_at(name, body, None, m))
+}
+
+/// Analyses a kernel body. Errors name the kernel, the op and its types.
+pub(crate) fn analyse(name: &str, body: &Function) -> Result<Kernel, CompileError> {
+    check_body(name, body)?;
+    let (kind, shape, axes) = single_nest(name, body)?;
+    let err = |v: Option<Value>, msg: String| error_at(name, body, v, msg);
     if shape.rank() > MAX_RANK {
         return Err(err(None, format!("rank {} exceeds {MAX_RANK}", shape.rank())));
     }
+    let results = body.results();
     let overflow = |_: IndexOverflow| err(None, "index arithmetic overflows i64".into());
     let mut b = Builder {
         body,
@@ -319,7 +349,7 @@ pub(crate) fn analyse(name: &str, body: &Function) -> Result<Kernel, CompileErro
     Ok(k)
 }
 
-fn is_reduce(op: &Op) -> bool {
+pub(crate) fn is_reduce(op: &Op) -> bool {
     matches!(op, Op::Reduce { axes, .. } if !axes.is_empty())
 }
 

@@ -8,6 +8,7 @@
 //! | --- | --- |
 //! | `analysis.rs` | body → scalar expressions over an iteration space, views folded into index expressions (`index.rs`), dims collapsed |
 //! | `plan.rs` | loop nest shape, vectorised dim, work units, reduction chunks |
+//! | `small.rs` | small kernels: a body cut into stages (one loop nest each), scratch layout, the single function |
 //! | `emit/` | CLIF: rotated loop nests, vector body + scalar tail, expression placement; `reduce.rs`: accumulators, combine, `finish` |
 //! | `lower.rs`, `packet.rs` | CLIF of each op on scalars and 4-lane packets |
 //! | `math/` | transcendental functions (exp, log, tanh, ...) |
@@ -36,8 +37,15 @@
 //! **Kernels.** A *loop kernel* has results of one shape `S`; a *reduction
 //! kernel* has reductions of operands of shape `S` over the same axes
 //! (several, of any kinds and dtypes: sibling reductions share the pass)
-//! and may also return values of shape `S`. A reduction may only be a
-//! result. Non-scalar constants are embedded in the module's data.
+//! and may also return values of shape `S`. In both, a reduction may only
+//! be a result. A *small kernel* (fusion's `KernelKind::Small`: every
+//! value at most 256 elements) mixes shapes freely and uses reductions
+//! inside: it is cut into stages, each a loop or reduction kernel, run
+//! one after the other in one call of one work unit, with intermediate
+//! values in one scratch buffer (see `small.rs`). [`KernelCompiler::add`]
+//! picks the kind from the body ([`kernel_kind`]);
+//! [`KernelCompiler::add_kind`] takes fusion's. Non-scalar constants are
+//! embedded in the module's data.
 //!
 //! **Work units and determinism.** A unit is a box of the iteration space:
 //! a fixed block (about 2^14 elements) of the flattened loop kernel, a
@@ -75,7 +83,9 @@ mod lower;
 pub mod math;
 mod packet;
 mod plan;
+mod small;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use cranelift_codegen::ir::{self, types, AbiParam, InstBuilder, UserFuncName};
@@ -90,9 +100,11 @@ pub use host::{run_kernel, run_kernel_ranges};
 pub use jit::JitCode;
 
 use crate::error::CompileError;
-use analysis::{analyse, Kernel};
+use crate::fusion::KernelKind;
+use analysis::{analyse, check_body, single_nest, Kernel};
 use emit::{load_buffer_ptrs, Gen, Ptrs};
-use plan::{plan, Mode, Plan};
+use plan::{plan, plan_inline, Mode, Plan};
+use small::{build_small_function, split_stages, Part, SmallCode};
 
 /// Handle of a kernel added to a [`KernelCompiler`]: its index in the
 /// vector [`KernelCompiler::finish`] returns.
@@ -156,12 +168,38 @@ impl KernelCompiler {
         })
     }
 
-    /// Analyses `body`, emits its CLIF and compiles it. Errors name the
-    /// kernel, and for Cranelift errors hold the annotated CLIF.
+    /// Compiles `body` as the kind [`kernel_kind`] decides: one loop
+    /// nest when it is a loop or reduction kernel, else a small kernel
+    /// when every value is small. Errors name the kernel, and for
+    /// Cranelift errors hold the annotated CLIF.
     pub fn add(&mut self, name: &str, body: &Function) -> Result<KernelId, CompileError> {
+        let kind = kind_of(name, body)?;
+        self.add_kind(name, body, &kind)
+    }
+
+    /// Compiles `body` as a kernel of `kind` (fusion's decision, see
+    /// [`crate::fusion::Step::Kernel`]): `Loop` and `Reduce` as one loop
+    /// nest over work units (which of the two the body itself says),
+    /// `Small` as a sequence of loop nests in one call of one unit, with
+    /// intermediate values in scratch memory. A body that is one loop nest
+    /// compiles as `Small` too; one with values larger than fusion's small
+    /// bound as well, but runs on one thread.
+    pub fn add_kind(
+        &mut self,
+        name: &str,
+        body: &Function,
+        kind: &KernelKind,
+    ) -> Result<KernelId, CompileError> {
+        match kind {
+            KernelKind::Loop | KernelKind::Reduce => self.add_nest(name, body),
+            KernelKind::Small => self.add_small(name, body),
+        }
+    }
+
+    fn add_nest(&mut self, name: &str, body: &Function) -> Result<KernelId, CompileError> {
         let k = analyse(name, body)?;
         let p = plan(&k);
-        let data = self.define_consts(&k)?;
+        let data = self.define_consts(&k, &mut HashMap::new())?;
         let main = self.define(&k, &p, &data, Role::Main)?;
         let finish =
             if p.chunks > 1 { Some(self.define(&k, &p, &data, Role::Finish)?) } else { None };
@@ -184,6 +222,52 @@ impl KernelCompiler {
             scratch_bytes,
         });
         Ok(KernelId(self.kernels.len() - 1))
+    }
+
+    fn add_small(&mut self, name: &str, body: &Function) -> Result<KernelId, CompileError> {
+        let code = self.small_code(name, body)?;
+        let Some(module) = self.module.as_mut() else { return Err(finished()) };
+        let id = module
+            .declare_anonymous_function(&kernel_signature(module))
+            .map_err(|e| CompileError::codegen(name, e.to_string()))?;
+        let func = build_small_function(module, &mut self.fctx, name, &code)?;
+        self.compile_function(name, id, func)?;
+        let unit_cost = code.parts.iter().map(|pt| (pt.p.units * pt.p.unit_cost) as usize).sum();
+        self.kernels.push(Pending {
+            name: name.to_string(),
+            main: id,
+            finish: None,
+            units: 1,
+            grain: 1,
+            unit_cost: usize::max(unit_cost, 1),
+            scratch_bytes: if code.scratch_bytes > 0 {
+                vec![code.scratch_bytes]
+            } else {
+                Vec::new()
+            },
+        });
+        Ok(KernelId(self.kernels.len() - 1))
+    }
+
+    /// Cuts a small body into stages, analyses and plans each, and embeds
+    /// their constants.
+    fn small_code(&mut self, name: &str, body: &Function) -> Result<SmallCode, CompileError> {
+        check_body(name, body)?;
+        let stages = split_stages(name, body)?;
+        let mut cache = HashMap::new();
+        let mut parts = Vec::with_capacity(stages.stages.len());
+        for stage in stages.stages {
+            let k = analyse(name, &stage.body)?;
+            let p = plan_inline(&k);
+            let data = self.define_consts(&k, &mut cache)?;
+            parts.push(Part { stage, k, p, data });
+        }
+        Ok(SmallCode {
+            num_params: body.num_params(),
+            num_results: body.results().len(),
+            parts,
+            scratch_bytes: stages.scratch_bytes,
+        })
     }
 
     /// Finalizes the module (relocation, read-execute mapping) and returns
@@ -229,16 +313,26 @@ impl KernelCompiler {
         self.module.as_mut().ok_or_else(finished)
     }
 
-    /// Embeds the kernel's non-scalar constants as read-only data.
-    fn define_consts(&mut self, k: &Kernel) -> Result<Vec<DataId>, CompileError> {
+    /// Embeds the kernel's non-scalar constants as read-only data, once
+    /// per tensor of `cache` (keyed by address).
+    fn define_consts(
+        &mut self,
+        k: &Kernel,
+        cache: &mut HashMap<*const Tensor, DataId>,
+    ) -> Result<Vec<DataId>, CompileError> {
         let err = |e: ModuleError| CompileError::codegen(&k.name, e.to_string());
         let mut ids = Vec::new();
         for t in &k.consts {
+            if let Some(&id) = cache.get(&Arc::as_ptr(t)) {
+                ids.push(id);
+                continue;
+            }
             let id = self.module()?.declare_anonymous_data(false, false).map_err(err)?;
             let mut desc = DataDescription::new();
             desc.define(tensor_bytes(t).into_boxed_slice());
             desc.set_align(16);
             self.module()?.define_data(id, &desc).map_err(err)?;
+            cache.insert(Arc::as_ptr(t), id);
             ids.push(id);
         }
         Ok(ids)
@@ -258,6 +352,18 @@ impl KernelCompiler {
             .declare_anonymous_function(&sig)
             .map_err(|e| CompileError::codegen(&k.name, e.to_string()))?;
         let func = build_function(module, &mut self.fctx, k, p, data, role)?;
+        self.compile_function(&k.name, id, func)?;
+        Ok(id)
+    }
+
+    /// Compiles `func` as the body of function `id`.
+    fn compile_function(
+        &mut self,
+        name: &str,
+        id: FuncId,
+        func: ir::Function,
+    ) -> Result<(), CompileError> {
+        let Some(module) = self.module.as_mut() else { return Err(finished()) };
         self.ctx.func = func;
         let res = module.define_function(id, &mut self.ctx);
         let out = res.map_err(|e| {
@@ -267,10 +373,10 @@ impl KernelCompiler {
                 }
                 other => other.to_string(),
             };
-            CompileError::codegen(&k.name, format!("Cranelift rejected the kernel: {msg}"))
+            CompileError::codegen(name, format!("Cranelift rejected the kernel: {msg}"))
         });
         module.clear_context(&mut self.ctx);
-        out.map(|()| id)
+        out
     }
 }
 
@@ -288,6 +394,25 @@ fn finished() -> CompileError {
     CompileError::codegen("(module)", "the kernel compiler was already finished")
 }
 
+/// The kind of kernel [`KernelCompiler::add`] compiles `body` as: `Loop`
+/// or `Reduce` when it is one loop nest (every result of one shape, or
+/// reductions over one iteration space and side outputs of that shape,
+/// no reduction used inside), else `Small` when every value has at most
+/// 256 elements. Errors say why the body is neither.
+pub fn kernel_kind(body: &Function) -> Result<KernelKind, CompileError> {
+    kind_of(body.name(), body)
+}
+
+fn kind_of(name: &str, body: &Function) -> Result<KernelKind, CompileError> {
+    check_body(name, body)?;
+    match single_nest(name, body) {
+        Ok((analysis::KernelKind::Loop, _, _)) => Ok(KernelKind::Loop),
+        Ok((analysis::KernelKind::Reduction, _, _)) => Ok(KernelKind::Reduce),
+        Err(_) if small::is_small(body) => Ok(KernelKind::Small),
+        Err(e) => Err(e),
+    }
+}
+
 /// `(bufs: *const *mut u8, start: usize, end: usize)` in the host ABI.
 fn kernel_signature(module: &JITModule) -> ir::Signature {
     let mut sig = module.make_signature();
@@ -295,6 +420,16 @@ fn kernel_signature(module: &JITModule) -> ir::Signature {
         sig.params.push(AbiParam::new(types::I64));
     }
     sig
+}
+
+/// An empty function with the kernel signature, named `{kernel}_{suffix}`
+/// (characters outside `[A-Za-z0-9_]` become `_`).
+fn kernel_function(module: &JITModule, kernel: &str, suffix: &str) -> ir::Function {
+    let name: String = format!("{kernel}_{suffix}")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .collect();
+    ir::Function::with_name_signature(UserFuncName::testcase(name), kernel_signature(module))
 }
 
 /// The CLIF of one function of a kernel (before Cranelift's optimiser).
@@ -307,12 +442,7 @@ fn build_function(
     role: Role,
 ) -> Result<ir::Function, CompileError> {
     let suffix = if role == Role::Main { "main" } else { "finish" };
-    let name: String = format!("{}_{suffix}", k.name)
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
-        .collect();
-    let mut func =
-        ir::Function::with_name_signature(UserFuncName::testcase(name), kernel_signature(module));
+    let mut func = kernel_function(module, &k.name, suffix);
     let gvs: Vec<ir::GlobalValue> =
         data.iter().map(|&d| module.declare_data_in_func(d, &mut func)).collect();
     let reductions = k.outputs.iter().filter(|o| o.reduce.is_some()).count();
@@ -368,28 +498,29 @@ fn tensor_bytes(t: &Tensor) -> Vec<u8> {
     }
 }
 
-/// The CLIF of a kernel body before Cranelift's optimiser: a header with
-/// the analysis and schedule, then `main` (and `finish` for chunked
-/// reductions). Deterministic, for `gradlift clif` and snapshots.
+/// The CLIF of a kernel body before Cranelift's optimiser, compiled as
+/// [`KernelCompiler::add`] would: a header with the analysis and schedule
+/// (of each stage, for small kernels), then `main` (and `finish` for
+/// chunked reductions). Deterministic, for `gradlift clif` and snapshots.
 pub fn clif_text(body: &Function) -> Result<String, CompileError> {
+    clif_text_kind(body, &kind_of(body.name(), body)?)
+}
+
+/// [`clif_text`] of `body` compiled as a kernel of `kind` (see
+/// [`KernelCompiler::add_kind`]).
+pub fn clif_text_kind(body: &Function, kind: &KernelKind) -> Result<String, CompileError> {
     let mut c = KernelCompiler::new()?;
-    let k = analyse(body.name(), body)?;
+    let name = body.name();
+    if *kind == KernelKind::Small {
+        let code = c.small_code(name, body)?;
+        let Some(module) = c.module.as_ref() else { return Err(finished()) };
+        let f = build_small_function(module, &mut c.fctx, name, &code)?;
+        return Ok(format!("{}{}", code.header(name), f.display()));
+    }
+    let k = analyse(name, body)?;
     let p = plan(&k);
-    let data = c.define_consts(&k)?;
-    let mut out = String::new();
-    let dims: Vec<String> = k
-        .dims
-        .iter()
-        .map(|d| format!("{}{}", d.extent, if d.reduced { "r" } else { "" }))
-        .collect();
-    out.push_str(&format!(
-        "; kernel @{}: {:?} over {} (loop dims [{}])\n; {}\n",
-        body.name(),
-        k.kind,
-        k.shape,
-        dims.join(", "),
-        p
-    ));
+    let data = c.define_consts(&k, &mut HashMap::new())?;
+    let mut out = format!("; kernel @{name}: {}\n; {p}\n", describe_nest(&k));
     let roles: &[Role] = if p.chunks > 1 { &[Role::Main, Role::Finish] } else { &[Role::Main] };
     for &role in roles {
         let Some(module) = c.module.as_ref() else { return Err(finished()) };
@@ -397,4 +528,14 @@ pub fn clif_text(body: &Function) -> Result<String, CompileError> {
         out.push_str(&f.display().to_string());
     }
     Ok(out)
+}
+
+/// `Loop over f32[4,5] (loop dims [20])`: an analysed nest in one line.
+fn describe_nest(k: &Kernel) -> String {
+    let dims: Vec<String> = k
+        .dims
+        .iter()
+        .map(|d| format!("{}{}", d.extent, if d.reduced { "r" } else { "" }))
+        .collect();
+    format!("{:?} over {} (loop dims [{}])", k.kind, k.shape, dims.join(", "))
 }

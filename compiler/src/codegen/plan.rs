@@ -88,6 +88,17 @@ impl Plan {
 
 /// Chooses the schedule of an analysed kernel.
 pub(crate) fn plan(k: &Kernel) -> Plan {
+    plan_with(k, true)
+}
+
+/// The schedule of a kernel whose units all run in one call, one after
+/// the other (a stage of a small kernel): reductions are never split into
+/// chunks, so there are no partial results and no `finish`.
+pub(crate) fn plan_inline(k: &Kernel) -> Plan {
+    plan_with(k, false)
+}
+
+fn plan_with(k: &Kernel, chunking: bool) -> Plan {
     let n = k.dims.len();
     let mut p = Plan {
         mode: Mode::Loop,
@@ -135,9 +146,15 @@ pub(crate) fn plan(k: &Kernel) -> Plan {
         } else {
             1
         };
-        let column = !reduced.is_empty() && kept.last().is_some_and(|&d| d == n - 1);
+        let mut column = !reduced.is_empty() && kept.last().is_some_and(|&d| d == n - 1);
+        if !chunking && column && k.dims[n - 1].extent < LANES as u64 {
+            // Inline (small) kernels: columns narrower than a packet would
+            // run in scalar code; reduce each with strided packets along
+            // the reduced dims instead.
+            column = false;
+        }
         p.order = kept.iter().chain(&reduced).copied().collect();
-        let big = k.kept_size < CHUNK_MAX_OUTPUTS && k.reduced_size >= 2 * CHUNK_TARGET;
+        let big = chunking && k.kept_size < CHUNK_MAX_OUTPUTS && k.reduced_size >= 2 * CHUNK_TARGET;
         if column {
             p.mode = Mode::ColReduce;
             let kin = n - 1;

@@ -178,16 +178,50 @@ impl Gen<'_> {
                 let mut env0 = self.new_env();
                 self.materialize(b, &mut env0);
                 let (frame, u, _) = open_loop(b, start, end, 1, &[]);
-                let mut env = env0;
-                let (ranges, chunk) = self.decompose(b, u, &mut env);
-                self.materialize(b, &mut env);
-                match self.p.mode {
-                    Mode::Loop => self.loop_nest(b, env, &ranges),
-                    Mode::RowReduce => self.row_nest(b, env, &ranges, chunk),
-                    _ => self.col_nest(b, env, &ranges, chunk),
-                }
+                self.unit(b, env0, u);
                 close_loop(b, frame, u, &[]);
             }
+        }
+    }
+
+    /// The whole kernel in straight-line code at the builder's position
+    /// (every unit, no unit range): a stage of a small kernel. The plan
+    /// must not split reductions into chunks.
+    pub fn inline_body(&self, b: &mut FunctionBuilder) {
+        if self.p.chunks > 1 {
+            return self.fail("an inline kernel cannot split reductions into chunks");
+        }
+        let units = self.p.units as i64;
+        match self.p.mode {
+            Mode::Empty => {}
+            Mode::FillIdentity => {
+                let start = packet::iconst(b, types::I64, 0);
+                let end = packet::iconst(b, types::I64, units);
+                self.fill_identity(b, start, end);
+            }
+            Mode::Loop | Mode::RowReduce | Mode::ColReduce if units == 1 => {
+                let mut env0 = self.new_env();
+                self.materialize(b, &mut env0);
+                let u = packet::iconst(b, types::I64, 0);
+                self.unit(b, env0, u);
+            }
+            Mode::Loop | Mode::RowReduce | Mode::ColReduce => {
+                let start = packet::iconst(b, types::I64, 0);
+                let end = packet::iconst(b, types::I64, units);
+                self.main_body(b, start, end);
+            }
+        }
+    }
+
+    /// The loop nest of unit `u`; `env` holds what is known outside it.
+    fn unit(&self, b: &mut FunctionBuilder, mut env: Env, u: Value) {
+        let (ranges, chunk) = self.decompose(b, u, &mut env);
+        self.materialize(b, &mut env);
+        match self.p.mode {
+            Mode::Loop => self.loop_nest(b, env, &ranges),
+            Mode::RowReduce => self.row_nest(b, env, &ranges, chunk),
+            Mode::ColReduce => self.col_nest(b, env, &ranges, chunk),
+            Mode::Empty | Mode::FillIdentity => {}
         }
     }
 
