@@ -70,7 +70,12 @@ fn kin_params() -> Params {
     Params::new().with("a", z()).unwrap().with("x0", z()).unwrap().with("v0", z()).unwrap()
 }
 
-fn train_rate(make: impl Fn() -> Trainer, data: &[&Tensor], steps: usize, repeats: usize) -> (f64, f64, f64) {
+fn train_rate(
+    make: impl Fn() -> Trainer,
+    data: &[&Tensor],
+    steps: usize,
+    repeats: usize,
+) -> (f64, f64, f64) {
     let mut times = Vec::new();
     let mut last = 0.0;
     let mut first_call = 0.0;
@@ -93,10 +98,34 @@ fn train_rate(make: impl Fn() -> Trainer, data: &[&Tensor], steps: usize, repeat
 fn w1(rows: &mut Vec<Row>) {
     let (t, target) = kin_data();
     let reps = if quick() { 3 } else { 5 };
-    let (rate, loss, first) = train_rate(|| Trainer::new(kin_loss, kin_params(), Sgd::new(0.01)).unwrap(), &[&t, &target], 10_000, reps);
-    rows.push(Row { workload: "w1", variant: "Trainer (one call per step)".into(), metric: "steps_per_s", value: rate, unit: "steps/s", note: format!("final loss {loss:.3e}; first call {:.1} ms", first * 1e3) });
-    let (rate, loss, _) = train_rate(|| Trainer::new(kin_loss, kin_params(), Adam::new(1.0)).unwrap(), &[&t, &target], 1_000, reps);
-    rows.push(Row { workload: "w1b", variant: "Trainer (one call per step)".into(), metric: "steps_per_s", value: rate, unit: "steps/s", note: format!("final loss {loss:.3e}") });
+    let (rate, loss, first) = train_rate(
+        || Trainer::new(kin_loss, kin_params(), Sgd::new(0.01)).unwrap(),
+        &[&t, &target],
+        10_000,
+        reps,
+    );
+    rows.push(Row {
+        workload: "w1",
+        variant: "Trainer (one call per step)".into(),
+        metric: "steps_per_s",
+        value: rate,
+        unit: "steps/s",
+        note: format!("final loss {loss:.3e}; first call {:.1} ms", first * 1e3),
+    });
+    let (rate, loss, _) = train_rate(
+        || Trainer::new(kin_loss, kin_params(), Adam::new(1.0)).unwrap(),
+        &[&t, &target],
+        1_000,
+        reps,
+    );
+    rows.push(Row {
+        workload: "w1b",
+        variant: "Trainer (one call per step)".into(),
+        metric: "steps_per_s",
+        value: rate,
+        unit: "steps/s",
+        note: format!("final loss {loss:.3e}"),
+    });
 }
 
 // ------------------------------------------------------------ W2
@@ -123,18 +152,30 @@ fn w2(rows: &mut Vec<Row>) {
         times.push(t.elapsed().as_secs_f64() / 1999.0);
         cut = tr.params().tensors()[0].item::<f32>().unwrap() as f64;
     }
-    rows.push(Row { workload: "w2", variant: "Trainer (one call per step)".into(), metric: "steps_per_s", value: 1.0 / median(times), unit: "steps/s", note: format!("final cut {cut:.2}, s/sqrt(b) {:.4}", -last) });
+    rows.push(Row {
+        workload: "w2",
+        variant: "Trainer (one call per step)".into(),
+        metric: "steps_per_s",
+        value: 1.0 / median(times),
+        unit: "steps/s",
+        note: format!("final cut {cut:.2}, s/sqrt(b) {:.4}", -last),
+    });
 }
 
 // ------------------------------------------------------------ W3
 fn w3(rows: &mut Vec<Row>) {
-    let init = Params::load_npz_keys(repo().join("data/drift_init.npz"), &["w1", "b1", "w2", "b2", "w3", "b3"]).unwrap();
+    let init = Params::load_npz_keys(
+        repo().join("data/drift_init.npz"),
+        &["w1", "b1", "w2", "b2", "w3", "b3"],
+    )
+    .unwrap();
     let n = 100;
     let t: Vec<f32> = (0..n).map(|i| (i as f64 / (n - 1) as f64) as f32).collect();
     let target: Vec<f32> = t
         .iter()
         .map(|&ti| {
-            let (ti, x0d, v0d) = (ti as f64, 2.0 * (20.0 * ti as f64).sin(), 5.0 * (ti as f64).powi(2));
+            let (ti, x0d, v0d) =
+                (ti as f64, 2.0 * (20.0 * ti as f64).sin(), 5.0 * (ti as f64).powi(2));
             let _ = ti;
             ((15.0 + x0d) + (10.0 + v0d) * 3.0 + 0.5 * -9.8 * 9.0) as f32
         })
@@ -151,8 +192,20 @@ fn w3(rows: &mut Vec<Row>) {
         (pred - d[1]).square().mean_all()
     };
     let reps = if quick() { 2 } else { 5 };
-    let (rate, last, first) = train_rate(|| Trainer::new(loss, init.clone(), Adam::new(1e-3)).unwrap(), &[&t, &target], 4000, reps);
-    rows.push(Row { workload: "w3", variant: "Trainer (one call per step)".into(), metric: "steps_per_s", value: rate, unit: "steps/s", note: format!("final MSE {last:.6}; first call {:.1} ms", first * 1e3) });
+    let (rate, last, first) = train_rate(
+        || Trainer::new(loss, init.clone(), Adam::new(1e-3)).unwrap(),
+        &[&t, &target],
+        4000,
+        reps,
+    );
+    rows.push(Row {
+        workload: "w3",
+        variant: "Trainer (one call per step)".into(),
+        metric: "steps_per_s",
+        value: rate,
+        unit: "steps/s",
+        note: format!("final MSE {last:.6}; first call {:.1} ms", first * 1e3),
+    });
 }
 
 // ------------------------------------------------------------ W4
@@ -176,12 +229,28 @@ fn w4(rows: &mut Vec<Row>) {
     let reps = if quick() { 5 } else { 20 };
     let mut out = fwd.compiled(&[&x]).unwrap().executable.new_results();
     let ex = fwd.compiled(&[&x]).unwrap();
-    let tf = time_calls(|| ex.executable.run(&mut [gradlift::Arg::Ref(&x)], &mut out).unwrap(), reps);
+    let tf =
+        time_calls(|| ex.executable.run(&mut [gradlift::Arg::Ref(&x)], &mut out).unwrap(), reps);
     let exg = g.compiled(&[&x]).unwrap();
     let mut outg = exg.executable.new_results();
-    let tg = time_calls(|| exg.executable.run(&mut [gradlift::Arg::Ref(&x)], &mut outg).unwrap(), reps);
-    rows.push(Row { workload: "w4", variant: "jit forward".into(), metric: "time_ms", value: tf * 1e3, unit: "ms", note: format!("{:.2} GB/s", 4.0 * n as f64 / tf / 1e9) });
-    rows.push(Row { workload: "w4", variant: "jit grad wrt x".into(), metric: "time_ms", value: tg * 1e3, unit: "ms", note: format!("{:.2} GB/s", 8.0 * n as f64 / tg / 1e9) });
+    let tg =
+        time_calls(|| exg.executable.run(&mut [gradlift::Arg::Ref(&x)], &mut outg).unwrap(), reps);
+    rows.push(Row {
+        workload: "w4",
+        variant: "jit forward".into(),
+        metric: "time_ms",
+        value: tf * 1e3,
+        unit: "ms",
+        note: format!("{:.2} GB/s", 4.0 * n as f64 / tf / 1e9),
+    });
+    rows.push(Row {
+        workload: "w4",
+        variant: "jit grad wrt x".into(),
+        metric: "time_ms",
+        value: tg * 1e3,
+        unit: "ms",
+        note: format!("{:.2} GB/s", 8.0 * n as f64 / tg / 1e9),
+    });
 }
 
 // ------------------------------------------------------------ W6
@@ -201,21 +270,35 @@ fn w6(rows: &mut Vec<Row>) {
     let c = fwd.compiled(&[&x]).unwrap();
     let compile_fwd = t0.elapsed().as_secs_f64();
     let mut out = c.executable.new_results();
-    let tf = time_calls(|| c.executable.run(&mut [gradlift::Arg::Ref(&x)], &mut out).unwrap(), reps);
+    let tf =
+        time_calls(|| c.executable.run(&mut [gradlift::Arg::Ref(&x)], &mut out).unwrap(), reps);
     let j = jit(move |x: Var| jvp(map, &[x], &[x.ones_like()]).1[0]);
     let t0 = Instant::now();
     let cj = j.compiled(&[&x]).unwrap();
     let compile_jvp = t0.elapsed().as_secs_f64();
     let mut outj = cj.executable.new_results();
-    let tj = time_calls(|| cj.executable.run(&mut [gradlift::Arg::Ref(&x)], &mut outj).unwrap(), reps);
+    let tj =
+        time_calls(|| cj.executable.run(&mut [gradlift::Arg::Ref(&x)], &mut outj).unwrap(), reps);
     let g = jit(move |x: Var| grad(move |x: Var| map(x).sum_all(), &[0])(&[x])[0]);
     let t0 = Instant::now();
     let cg = g.compiled(&[&x]).unwrap();
     let compile_grad = t0.elapsed().as_secs_f64();
     let mut outg = cg.executable.new_results();
-    let tg = time_calls(|| cg.executable.run(&mut [gradlift::Arg::Ref(&x)], &mut outg).unwrap(), reps);
-    for (v, t, c, k) in [("forward", tf, compile_fwd, c.fused.num_kernels()), ("jvp", tj, compile_jvp, cj.fused.num_kernels()), ("grad", tg, compile_grad, cg.fused.num_kernels())] {
-        rows.push(Row { workload: "w6", variant: format!("jit {v} (unrolled)"), metric: "time_ms", value: t * 1e3, unit: "ms", note: format!("compile {:.1} ms, {k} kernel(s)", c * 1e3) });
+    let tg =
+        time_calls(|| cg.executable.run(&mut [gradlift::Arg::Ref(&x)], &mut outg).unwrap(), reps);
+    for (v, t, c, k) in [
+        ("forward", tf, compile_fwd, c.fused.num_kernels()),
+        ("jvp", tj, compile_jvp, cj.fused.num_kernels()),
+        ("grad", tg, compile_grad, cg.fused.num_kernels()),
+    ] {
+        rows.push(Row {
+            workload: "w6",
+            variant: format!("jit {v} (unrolled)"),
+            metric: "time_ms",
+            value: t * 1e3,
+            unit: "ms",
+            note: format!("compile {:.1} ms, {k} kernel(s)", c * 1e3),
+        });
     }
 }
 
@@ -223,11 +306,18 @@ fn w6(rows: &mut Vec<Row>) {
 fn peers(rows: &mut Vec<Row>) -> Vec<serde_like::Peer> {
     let Ok(py) = std::env::var("PY") else { return Vec::new() };
     let shared = repo().join("../shared/peers");
-    let only: Vec<&str> = ["w1", "w1b", "w2", "w3", "w4", "w5", "w6", "w7"].into_iter().filter(|w| selected(w)).collect();
+    let only: Vec<&str> = ["w1", "w1b", "w2", "w3", "w4", "w5", "w6", "w7"]
+        .into_iter()
+        .filter(|w| selected(w))
+        .collect();
     let mut out = Vec::new();
     for script in ["bench_jax.py", "bench_torch.py"] {
         let mut cmd = Command::new(&py);
-        cmd.arg(shared.join(script)).arg("--only").arg(only.join(",")).env_remove("OPENBLAS_CORETYPE").env_remove("OPENBLAS_L2_SIZE");
+        cmd.arg(shared.join(script))
+            .arg("--only")
+            .arg(only.join(","))
+            .env_remove("OPENBLAS_CORETYPE")
+            .env_remove("OPENBLAS_L2_SIZE");
         if quick() {
             cmd.arg("--quick");
         }
@@ -276,10 +366,14 @@ mod serde_like {
     }
 }
 
+/// A workload runner appending its rows.
+type Task = (&'static str, fn(&mut Vec<Row>));
+
 fn main() {
     // criterion passes --bench; a filter argument selects nothing here.
     let mut rows = Vec::new();
-    let tasks: [(&str, fn(&mut Vec<Row>)); 5] = [("w1", w1), ("w2", w2), ("w3", w3), ("w4", w4), ("w6", w6)];
+    let tasks: [Task; 5] =
+        [("w1", w1), ("w2", w2), ("w3", w3), ("w4", w4), ("w6", w6)];
     for (key, f) in tasks {
         if selected(key) || (key == "w1" && selected("w1b")) {
             eprintln!("gradlift {key} ...");
@@ -289,26 +383,45 @@ fn main() {
     println!("\n## gradlift (this process)\n");
     println!("| workload | variant | metric | value | unit | note |\n|---|---|---|---|---|---|");
     for r in &rows {
-        println!("| {} | {} | {} | {:.4} | {} | {} |", r.workload, r.variant, r.metric, r.value, r.unit, r.note);
+        println!(
+            "| {} | {} | {} | {:.4} | {} | {} |",
+            r.workload, r.variant, r.metric, r.value, r.unit, r.note
+        );
     }
     let peers = peers(&mut rows);
     if peers.is_empty() {
         println!("\n(set PY=/path/to/python with jax installed to run the peers side by side)");
         return;
     }
-    let names: BTreeMap<&str, &str> = [("w1", "kinematics-sgd"), ("w1b", "kinematics-adam"), ("w2", "softcut-adam"), ("w3", "drift-pipeline"), ("w4", "fused-elementwise"), ("w6", "logistic-map")].into_iter().collect();
+    let names: BTreeMap<&str, &str> = [
+        ("w1", "kinematics-sgd"),
+        ("w1b", "kinematics-adam"),
+        ("w2", "softcut-adam"),
+        ("w3", "drift-pipeline"),
+        ("w4", "fused-elementwise"),
+        ("w6", "logistic-map"),
+    ]
+    .into_iter()
+    .collect();
     println!("\n## peers (same session)\n");
     println!("| workload | framework | variant | metric | value |\n|---|---|---|---|---|");
     for p in &peers {
-        println!("| {} | {} | {} | {} | {:.4} |", p.workload, p.framework, p.variant, p.metric, p.value);
+        println!(
+            "| {} | {} | {} | {} | {:.4} |",
+            p.workload, p.framework, p.variant, p.metric, p.value
+        );
     }
     println!("\n## ratios (gradlift vs each peer variant; > 1 means gradlift is faster)\n");
     println!("| workload | gradlift variant | peer | ratio |\n|---|---|---|---|");
     for r in &rows {
         let Some(full) = names.get(r.workload) else { continue };
         for p in peers.iter().filter(|p| p.workload == *full && p.metric == r.metric) {
-            let ratio = if r.metric == "steps_per_s" { r.value / p.value } else { p.value / r.value };
-            println!("| {} | {} | {} {} | {:.2} |", r.workload, r.variant, p.framework, p.variant, ratio);
+            let ratio =
+                if r.metric == "steps_per_s" { r.value / p.value } else { p.value / r.value };
+            println!(
+                "| {} | {} | {} {} | {:.2} |",
+                r.workload, r.variant, p.framework, p.variant, ratio
+            );
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::memory::{plan_memory, Donation, MemoryPlan, Placement};
 use crate::passes::pipeline::{optimize, PipelineOptions, PipelineReport};
 
 /// How to compile.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct CompileOptions {
     pub pipeline: PipelineOptions,
     pub fusion: FuseOptions,
@@ -25,19 +25,6 @@ pub struct CompileOptions {
     pub donations: Vec<Donation>,
     /// The thread pool to run on (`None`: the global pool).
     pub pool: Option<Arc<ThreadPool>>,
-}
-
-impl Default for CompileOptions {
-    fn default() -> CompileOptions {
-        CompileOptions {
-            pipeline: PipelineOptions::default(),
-            // Small (op-by-op) kernels need code generation support for
-            // mixed shapes; until then tiny values fuse like large ones.
-            fusion: FuseOptions { small_kernels: false },
-            donations: Vec::new(),
-            pool: None,
-        }
-    }
 }
 
 /// Wall time of each compilation stage.
@@ -92,8 +79,8 @@ pub fn compile(f: &Function, opts: &CompileOptions) -> Result<Compiled, CompileE
     let t2 = Instant::now();
     let mut kc = KernelCompiler::new()?;
     for step in &fused.steps {
-        if let Step::Kernel { name, body, .. } = step {
-            kc.add(name, body)?;
+        if let Step::Kernel { name, body, kind, .. } = step {
+            kc.add_kind(name, body, kind)?;
         }
     }
     let kernels = kc.finish()?;

@@ -205,7 +205,10 @@ impl<'f> Partition<'f> {
             // depending on every input of the kernel.
             for &owner in &self.member_of[x as usize] {
                 let owner = self.find(owner);
-                if owner == k || expanded.contains(&owner) || !self.kernels[owner].roots.contains(&x) {
+                if owner == k
+                    || expanded.contains(&owner)
+                    || !self.kernels[owner].roots.contains(&x)
+                {
                     continue;
                 }
                 expanded.push(owner);
@@ -336,14 +339,14 @@ impl<'f> Partition<'f> {
                 for &u in &self.users[m as usize] {
                     let owners: Vec<usize> =
                         self.member_of[u as usize].iter().map(|&o| self.find(o)).collect();
-                    if owners.contains(&k) {
-                        continue;
-                    }
                     if owners.is_empty() {
                         needed = true;
                     }
+                    // Every kernel computing `u` (cheap values are computed
+                    // by each kernel that uses them) must hold `m` itself or
+                    // read it from this kernel's output.
                     for o in owners {
-                        if !self.kernels[o].members.contains(&m) {
+                        if o != k && !self.kernels[o].members.contains(&m) {
                             needed = true;
                         }
                     }
