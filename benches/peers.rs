@@ -372,8 +372,7 @@ type Task = (&'static str, fn(&mut Vec<Row>));
 fn main() {
     // criterion passes --bench; a filter argument selects nothing here.
     let mut rows = Vec::new();
-    let tasks: [Task; 5] =
-        [("w1", w1), ("w2", w2), ("w3", w3), ("w4", w4), ("w6", w6)];
+    let tasks: [Task; 5] = [("w1", w1), ("w2", w2), ("w3", w3), ("w4", w4), ("w6", w6)];
     for (key, f) in tasks {
         if selected(key) || (key == "w1" && selected("w1b")) {
             eprintln!("gradlift {key} ...");

@@ -137,6 +137,13 @@ impl<M, F: TraceFn<M> + Clone> Jit<F, M> {
         })
     }
 
+    /// The traced IR function for arguments of these types (without
+    /// compiling it): what `gradlift opt`/`clif` would take as input.
+    pub fn traced(&self, args: &[&Tensor]) -> Result<Function, Error> {
+        let types: Vec<Type> = args.iter().map(|a| a.ty()).collect();
+        trace(&self.name, self.f.clone(), &types)
+    }
+
     /// The compiled form for arguments of these types (compiling it if
     /// needed): the optimised graph, the fused program, the memory plan and
     /// the time each stage took.

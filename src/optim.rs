@@ -508,6 +508,28 @@ impl Trainer {
         Ok(self.loss.first().and_then(|l| l.to_f64_vec().first().copied()).unwrap_or(f64::NAN))
     }
 
+    /// The traced training step for `data` (parameters, optimiser state,
+    /// step count, then the data; results: the loss, then the updated
+    /// parameters, state and count), without compiling it.
+    pub fn traced_step(&self, data: &[&Tensor]) -> Result<gradlift_ir::Function, Error> {
+        let mut refs: Vec<&Tensor> = self.params.tensors().iter().chain(&self.state).collect();
+        refs.push(&self.step);
+        refs.extend_from_slice(data);
+        self.jit.traced(&refs)
+    }
+
+    /// The compiled training step for `data`: its fused program, memory
+    /// plan and compile times.
+    pub fn compiled_step(
+        &self,
+        data: &[&Tensor],
+    ) -> Result<Arc<gradlift_compiler::compile::Compiled>, Error> {
+        let mut refs: Vec<&Tensor> = self.params.tensors().iter().chain(&self.state).collect();
+        refs.push(&self.step);
+        refs.extend_from_slice(data);
+        self.jit.compiled(&refs)
+    }
+
     /// The current parameters.
     pub fn params(&self) -> &Params {
         &self.params

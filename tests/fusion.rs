@@ -83,3 +83,79 @@ fn kinematics_sgd_step_fuses_into_at_most_three_kernels() {
     assert!(prog.num_kernels() <= 3, "{} kernels:\n{text}", prog.num_kernels());
     insta::assert_snapshot!("kinematics_sgd_step_fused", text);
 }
+
+/// The three tutorial training steps (loss + gradient + optimiser update)
+/// after optimisation and fusion: which ops land in which kernel.
+mod training_steps {
+    use gradlift::optim::{Adam, Sgd, Trainer};
+    use gradlift::{DType, Params, Tensor, Var};
+    use gradlift_compiler::fusion::{fuse, print_fused};
+    use gradlift_compiler::passes::pipeline::{optimize, PipelineOptions};
+
+    fn fused_text(tr: &Trainer, data: &[&Tensor]) -> (String, usize, usize) {
+        let f = tr.traced_step(data).unwrap();
+        let (g, _) = optimize(&f, &PipelineOptions::default()).unwrap();
+        let prog = fuse(&g).unwrap();
+        (print_fused(&prog), prog.num_kernels(), prog.num_library_calls())
+    }
+
+    #[test]
+    fn kinematics_sgd_step() {
+        let t = Tensor::linspace(0.0, 5.0, 10, DType::F32).unwrap().reshape([10, 1]).unwrap();
+        let target = Tensor::zeros(DType::F32, [10, 2]).unwrap();
+        let z = || Tensor::zeros(DType::F32, [1, 2]).unwrap();
+        let params =
+            Params::new().with("a", z()).unwrap().with("x0", z()).unwrap().with("v0", z()).unwrap();
+        let loss = |p: &[Var], d: &[Var]| {
+            ((p[1] + p[2] * d[0] + 0.5 * p[0] * d[0] * d[0]) - d[1]).square().mean_all()
+        };
+        let tr = Trainer::new(loss, params, Sgd::new(0.01)).unwrap();
+        let (text, kernels, calls) = fused_text(&tr, &[&t, &target]);
+        assert!(kernels <= 3 && calls == 0, "{kernels} kernels, {calls} calls\n{text}");
+        insta::assert_snapshot!("kinematics_sgd_train_step", text);
+    }
+
+    #[test]
+    fn softcut_adam_step() {
+        let m_s = Tensor::rand_normal(1, [500], 1100.0, 50.0, DType::F32).unwrap();
+        let m_b = Tensor::rand_normal(2, [10000], 700.0, 300.0, DType::F32).unwrap();
+        let params = Params::new().with("a", Tensor::scalar(500.0f32)).unwrap();
+        let loss = |p: &[Var], d: &[Var]| {
+            let s = ((d[0] - p[0]) * 10.0).sigmoid().sum_all();
+            let b = ((d[1] - p[0]) * 10.0).sigmoid().sum_all();
+            -(s / b.sqrt())
+        };
+        let tr = Trainer::new(loss, params, Adam::new(1.0)).unwrap();
+        let (text, kernels, calls) = fused_text(&tr, &[&m_s, &m_b]);
+        // Forward sums over m_s and m_b, the scalar loss, the two gradient
+        // sums (they need the other sample's forward sum), the Adam update.
+        assert!(kernels <= 6 && calls == 0, "{kernels} kernels, {calls} calls\n{text}");
+        insta::assert_snapshot!("softcut_adam_train_step", text);
+    }
+
+    #[test]
+    fn drift_pipeline_adam_step() {
+        let p = Params::load_npz_keys(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/data/drift_init.npz"),
+            &["w1", "b1", "w2", "b2", "w3", "b3"],
+        )
+        .unwrap();
+        let t = Tensor::linspace(0.0, 1.0, 100, DType::F32).unwrap().reshape([100, 1]).unwrap();
+        let target = Tensor::zeros(DType::F32, [100]).unwrap();
+        let loss = |p: &[Var], d: &[Var]| {
+            let h1 = (d[0].matmul(p[0].t()) + p[1]).relu();
+            let h2 = (h1.matmul(p[2].t()) + p[3]).relu();
+            let out = h2.matmul(p[4].t()) + p[5];
+            let pred = ((15.0 + out.slice_axis(1, 0, 1)) + (10.0 + out.slice_axis(1, 1, 2)) * 3.0
+                - 4.9 * 9.0)
+                .reshape(&[100]);
+            (pred - d[1]).square().mean_all()
+        };
+        let tr = Trainer::new(loss, p, Adam::new(1e-3)).unwrap();
+        let (text, kernels, calls) = fused_text(&tr, &[&t, &target]);
+        insta::assert_snapshot!(
+            "drift_pipeline_adam_train_step",
+            format!("# {kernels} kernels, {calls} library calls\n{text}")
+        );
+    }
+}

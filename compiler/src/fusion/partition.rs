@@ -172,27 +172,25 @@ impl<'f> Partition<'f> {
     /// Does some member of kernel `k` use (through nodes outside `inside`)
     /// any node of `targets`? Conservative: true when the walk is too long.
     fn reaches(&self, k: usize, inside: &BTreeSet<u32>, targets: &BTreeSet<u32>) -> bool {
-        let Some(&lowest) = targets.iter().next() else { return false };
+        if targets.is_empty() {
+            return false;
+        }
+        // Breadth-first over the values kernel `k` reads, upstream. A value
+        // that is an output of a kernel stands for that whole kernel (it runs
+        // as one step, so everything it reads is upstream too); indices give
+        // no bound here, since a kernel's members span the graph.
         let mut seen: HashMap<u32, ()> = HashMap::new();
-        let mut expanded: Vec<usize> = Vec::new();
+        let mut expanded: Vec<usize> = vec![k];
         let mut queue: VecDeque<u32> = VecDeque::new();
         // The first hop leaves the pair; direct edges inside it are fine.
         for &m in &self.kernels[k].members {
             for a in self.f.args(Value::from_index(m as usize)) {
                 let a = a.index() as u32;
-                if !inside.contains(&a) && a >= lowest && seen.insert(a, ()).is_none() {
+                if !inside.contains(&a) && seen.insert(a, ()).is_none() {
                     queue.push_back(a);
                 }
             }
         }
-        let push_operands = |m: u32, seen: &mut HashMap<u32, ()>, queue: &mut VecDeque<u32>| {
-            for a in self.f.args(Value::from_index(m as usize)) {
-                let a = a.index() as u32;
-                if a >= lowest && seen.insert(a, ()).is_none() {
-                    queue.push_back(a);
-                }
-            }
-        };
         while let Some(x) = queue.pop_front() {
             if targets.contains(&x) {
                 return true;
@@ -200,24 +198,32 @@ impl<'f> Partition<'f> {
             if seen.len() > WALK_LIMIT {
                 return true;
             }
-            push_operands(x, &mut seen, &mut queue);
-            // A kernel runs as one step: reaching one of its outputs means
-            // depending on every input of the kernel.
-            for &owner in &self.member_of[x as usize] {
-                let owner = self.find(owner);
-                if owner == k
-                    || expanded.contains(&owner)
-                    || !self.kernels[owner].roots.contains(&x)
-                {
-                    continue;
-                }
-                expanded.push(owner);
-                for &m in &self.kernels[owner].members {
-                    if targets.contains(&m) {
-                        return true;
+            let producer = self.member_of[x as usize]
+                .iter()
+                .map(|&o| self.find(o))
+                .find(|&o| self.kernels[o].roots.contains(&x));
+            let mut push = |m: u32, seen: &mut HashMap<u32, ()>, queue: &mut VecDeque<u32>| {
+                for a in self.f.args(Value::from_index(m as usize)) {
+                    let a = a.index() as u32;
+                    if seen.insert(a, ()).is_none() {
+                        queue.push_back(a);
                     }
-                    push_operands(m, &mut seen, &mut queue);
                 }
+            };
+            match producer {
+                Some(owner) => {
+                    if expanded.contains(&owner) {
+                        continue;
+                    }
+                    expanded.push(owner);
+                    for &m in &self.kernels[owner].members {
+                        if targets.contains(&m) {
+                            return true;
+                        }
+                        push(m, &mut seen, &mut queue);
+                    }
+                }
+                None => push(x, &mut seen, &mut queue),
             }
         }
         false
@@ -444,15 +450,14 @@ impl<'f> Partition<'f> {
                 }
                 // Sibling fusion: merge consumer kernels that iterate over the
                 // same space and do not depend on each other.
+                // Merge one at a time, checking each candidate against the
+                // kernel merged so far (pairwise independence is not enough:
+                // a path may run from one member of a group to another).
                 let first = ks[0];
-                let mut group = vec![first];
                 for &k in &ks[1..] {
-                    if self.same_space(first, k) && group.iter().all(|&g| self.independent(g, k)) {
-                        group.push(k);
+                    if self.same_space(first, k) && self.independent(first, k) {
+                        self.merge(first, k);
                     }
-                }
-                for &k in &group[1..] {
-                    self.merge(first, k);
                 }
                 let (ks, _) = self.consumers(v);
                 if ks.len() == 1 && !self.recompute_is_costly(size, ks[0]) {
