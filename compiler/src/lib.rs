@@ -3,6 +3,7 @@
 //! Every stage is a function from one graph to the next.
 
 pub mod ad;
+pub mod codegen;
 pub mod emit;
 pub mod error;
 mod ir_loc;
