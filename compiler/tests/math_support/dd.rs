@@ -73,10 +73,9 @@ impl DD {
         let q3 = r.hi / o.hi;
         quick(q1, q2).add(DD::new(q3))
     }
-    /// Exact scaling by a power of two (no underflow in our uses).
+    /// Scaling by a power of two (exact unless it underflows).
     pub fn ldexp(self, e: i32) -> DD {
-        let s = pow2(e);
-        DD { hi: self.hi * s, lo: self.lo * s }
+        DD { hi: super::ldexp(self.hi, e), lo: super::ldexp(self.lo, e) }
     }
 }
 
@@ -121,6 +120,10 @@ pub fn exp_f(x: f64) -> Scaled {
 
 /// expm1(x).
 pub fn expm1(x: f64) -> Scaled {
+    if x.abs() < 1e-30 {
+        // x + x^2/2 (the Taylor path would scale x into the denormals).
+        return Scaled { v: DD::new(x).add(two_prod(x, x).mul_f(0.5)), e: 0 };
+    }
     if x.abs() <= 0.5 {
         Scaled { v: expm1_small(DD::new(x)), e: 0 }
     } else {
@@ -143,16 +146,34 @@ pub fn log_dd(u: DD) -> DD {
 }
 
 pub fn log(x: f64) -> DD {
+    if (x - 1.0).abs() < 1e-3 {
+        return log1p_series(x - 1.0); // x - 1 is exact here
+    }
     log_dd(DD::new(x))
 }
 
 pub fn log1p(x: f64) -> DD {
-    if x.abs() < 1e-30 {
-        // x - x^2/2: the square is below the precision of x alone except
-        // through rounding; good to 2^-100 relative.
-        return DD::new(x).sub(two_prod(x, x).mul_f(0.5));
+    if x.abs() < 1e-3 {
+        return log1p_series(x);
     }
     log_dd(two_sum(1.0, x))
+}
+
+/// log1p(x) = x - x^2/2 + x^3/3 - ... for |x| < 1e-3 (the Newton step on
+/// exp would only be accurate to 2^-106 absolute).
+fn log1p_series(x: f64) -> DD {
+    let xd = DD::new(x);
+    let mut pw = xd;
+    let mut sum = xd;
+    for k in 2..=12 {
+        pw = pw.mul(xd);
+        let t = pw.div(DD::new(k as f64));
+        sum = if k % 2 == 0 { sum.sub(t) } else { sum.add(t) };
+        if t.hi.abs() < sum.hi.abs() * 1e-34 {
+            break;
+        }
+    }
+    sum
 }
 
 pub fn tanh(x: f64) -> DD {

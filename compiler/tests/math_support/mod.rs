@@ -98,12 +98,11 @@ pub fn ulp32(got: f32, want: f64) -> f64 {
         return if want.is_nan() && got.is_nan() { 0.0 } else { f64::INFINITY };
     }
     let w32 = want as f32;
-    if got == w32 && (got != 0.0 || got.is_sign_negative() == w32.is_sign_negative()) {
-        return 0.0;
+    if got == 0.0 && w32 == 0.0 && got.is_sign_negative() != w32.is_sign_negative() {
+        return f64::INFINITY; // wrong sign of zero
     }
-    if got == 0.0 && w32 == 0.0 {
-        // Wrong sign of zero.
-        return f64::INFINITY;
+    if got.is_infinite() && got == w32 {
+        return 0.0;
     }
     let g = if got.is_infinite() { 2f64.powi(128).copysign(got as f64) } else { got as f64 };
     let w = if want.is_infinite() { 2f64.powi(128).copysign(want) } else { want };

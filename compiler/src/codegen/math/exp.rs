@@ -8,6 +8,7 @@
 
 use super::coeffs::{EXPM1_F32, EXPM1_F64, EXP_F32, EXP_F64};
 use super::ops::Ctx;
+use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::Value;
 
 const LOG2_E: f64 = std::f64::consts::LOG2_E;
@@ -71,8 +72,11 @@ pub(crate) fn expm1(c: &mut Ctx, x: Value) -> Value {
     let w = c.sub(half_scale, half);
     let y = c.fma(half_scale, em, w);
     let y = c.add(y, y);
-    // expm1 keeps the sign of x; this also gives expm1(-0) = -0.
-    c.or_sign(y, x)
+    // Tiny x (also ±0 and denormals, where halving em would round): x.
+    let ax = c.abs(x);
+    let tiny = c.f(c.pick(2f32.powi(-30), 2f64.powi(-60)));
+    let is_tiny = c.fcmp(FloatCC::LessThan, ax, tiny);
+    c.select(is_tiny, x, y)
 }
 
 /// Cody–Waite reduction `x = n ln2 + r`; returns `r` and the magic-number
