@@ -47,8 +47,12 @@ pub(crate) fn tanh(c: &mut Ctx, x: Value) -> Value {
 }
 
 /// logistic(x) = 1 / (1 + exp(-x)), computed without cancellation on both
-/// sides: with `e = exp(-|x|)`, `1 / (1 + e)` for x >= 0 and `e / (1 + e)`
-/// for x < 0. Very negative x give the (denormal) true value, not 0.
+/// sides: with `e = exp(-|x|)`, `num / (1 + e)` where `num` is 1 for x >= 0
+/// and `e` for x < 0. Very negative x give the (denormal) true value, not 0.
+///
+/// A plain division has three roundings (e, 1 + e, the quotient), up to
+/// 2.4 ulp in f32; here `1 + e` is kept as a double-word `dh + dl` and the
+/// quotient gets one residual correction: 1 ulp.
 pub(crate) fn logistic(c: &mut Ctx, x: Value) -> Value {
     let na = {
         let s = c.fbits(c.sign_mask());
@@ -56,9 +60,17 @@ pub(crate) fn logistic(c: &mut Ctx, x: Value) -> Value {
     };
     let e = exp(c, na);
     let one = c.f(1.0);
-    let d = c.add(one, e);
     let zero = c.f(0.0);
     let neg = c.fcmp(FloatCC::LessThan, x, zero);
     let num = c.select(neg, e, one);
-    c.div(num, d)
+    // 1 + e = dh + dl exactly (Fast2Sum, e <= 1).
+    let dh = c.add(one, e);
+    let t = c.sub(one, dh);
+    let dl = c.add(t, e);
+    let inv = c.div(one, dh);
+    let q0 = c.mul(num, inv);
+    let nq0 = c.b.ins().fneg(q0);
+    let res = c.fma(nq0, dh, num);
+    let res = c.fma(nq0, dl, res);
+    c.fma(res, inv, q0)
 }
