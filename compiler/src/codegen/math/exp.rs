@@ -37,11 +37,18 @@ pub(crate) fn exp_reduced(c: &mut Ctx, r: Value, t: Value) -> Value {
     let p = exp_poly(c, r);
     // 2^n in two factors so that both are normal even when the result is
     // denormal (n < -126) or overflows (n = 128): one final rounding.
-    let n = c.magic_int(t);
-    let n1 = c.sshr(n, 1);
-    let n2 = c.isub(n, n1);
-    let s1 = c.pow2i(n1);
-    let s2 = c.pow2i(n2);
+    // With k = n + 2 bias: k >> 1 = floor(n/2) + bias, k - (k >> 1) =
+    // ceil(n/2) + bias. Using bits(t) = magic bits + n as k is fine: the
+    // magic's bits (even, so halving is exact) shift out of the exponent.
+    let fm = c.format();
+    let tb = c.bits(t);
+    let k = c.iadd_imm(tb, 2 * fm.bias);
+    let e1 = c.sshr(k, 1);
+    let e2 = c.isub(k, e1);
+    let e1 = c.shl(e1, fm.mant as i64);
+    let e2 = c.shl(e2, fm.mant as i64);
+    let s1 = c.float(e1);
+    let s2 = c.float(e2);
     let p = c.mul(p, s1);
     c.mul(p, s2)
 }
@@ -92,10 +99,15 @@ pub(crate) fn reduce_ln2(c: &mut Ctx, x: Value) -> (Value, Value) {
     (r, t)
 }
 
-/// exp(r) for |r| <= ln2/2: `1 + (r + r^2 P(r))`.
+/// exp(r) for |r| <= ln2/2: `1 + (r + r^2 P(r))`, P for the format.
 pub(crate) fn exp_poly(c: &mut Ctx, r: Value) -> Value {
     let coeffs = if c.is_f32() { widen(&EXP_F32) } else { EXP_F64.to_vec() };
-    let p = c.horner(r, &coeffs);
+    exp_poly_with(c, r, &coeffs)
+}
+
+/// `1 + (r + r^2 P(r))` with the given P.
+pub(crate) fn exp_poly_with(c: &mut Ctx, r: Value, coeffs: &[f64]) -> Value {
+    let p = c.horner(r, coeffs);
     let r2 = c.mul(r, r);
     let q = c.fma(r2, p, r);
     let one = c.f(1.0);

@@ -27,7 +27,7 @@ pub(crate) fn log(c: &mut Ctx, x: Value) -> Value {
     let one = c.f(1.0);
     let f = c.sub(m, one);
     let r = log1p_reduced(c, f, ef);
-    fix_log_specials(c, x, r, 0.0)
+    fix_log_specials(c, x, x, r)
 }
 
 /// `(e as a float, m)` with `x = 2^e m`, `m` in `[sqrt(1/2), sqrt(2))`, for
@@ -41,8 +41,7 @@ pub(crate) fn decompose(c: &mut Ctx, x: Value) -> (Value, Value) {
     let xs = c.mul(x, up);
     let xn = c.select(den, xs, x);
     let mant = c.i(fm.mant as i64);
-    let zero = c.i(0);
-    let eadj = c.select(den, mant, zero);
+    let eadj = c.select_or_zero(den, mant);
     let (e, m) = split_exponent(c, xn);
     let e = c.isub(e, eadj);
     let ef = c.int_to_float(e);
@@ -76,7 +75,7 @@ pub(crate) fn log1p(c: &mut Ctx, x: Value) -> Value {
     let r = log1p_reduced(c, f, ef);
     // log1p keeps the sign of x (also for -0, and x in (-1, 0) denormal).
     let r = c.or_sign(r, x);
-    fix_log_specials(c, x, r, -1.0)
+    fix_log_specials(c, x, u, r)
 }
 
 /// `(e, m)` with `x = 2^e m`, `m` in `[sqrt(1/2), sqrt(2))`, for positive
@@ -93,14 +92,19 @@ pub(crate) fn split_exponent(c: &mut Ctx, x: Value) -> (Value, Value) {
     (e, m)
 }
 
-/// `e ln2 + log1p(f)` for `f` in about `[sqrt(1/2) - 1, sqrt(2) - 1]`.
+/// `e ln2 + log1p(f)` for `f = m - 1`, `m` in `[sqrt(1/2), sqrt(2))`.
 pub(crate) fn log1p_reduced(c: &mut Ctx, f: Value, ef: Value) -> Value {
+    let coeffs = if c.is_f32() { widen(&LOG_F32) } else { LOG_F64.to_vec() };
+    log1p_reduced_with(c, f, ef, &coeffs)
+}
+
+/// [`log1p_reduced`] with the given Q.
+pub(crate) fn log1p_reduced_with(c: &mut Ctx, f: Value, ef: Value, coeffs: &[f64]) -> Value {
     let two = c.f(2.0);
     let d = c.add(two, f);
     let s = c.div(f, d);
     let z = c.mul(s, s);
-    let coeffs = if c.is_f32() { widen(&LOG_F32) } else { LOG_F64.to_vec() };
-    let q = c.horner(z, &coeffs);
+    let q = c.horner(z, coeffs);
     let rz = c.mul(z, q);
     let fr = c.sub(f, rz);
     let ns = c.b.ins().fneg(s);
@@ -112,18 +116,16 @@ pub(crate) fn log1p_reduced(c: &mut Ctx, f: Value, ef: Value) -> Value {
     c.fma(ef, hi, t)
 }
 
-/// Patches the results of log-type functions whose pole is at `pole`
-/// (0 for log, -1 for log1p): `x == pole` gives -inf, `x < pole` NaN,
-/// `x == +inf` inf, NaN stays NaN.
-fn fix_log_specials(c: &mut Ctx, x: Value, r: Value, pole: f64) -> Value {
+/// Patches the results of log-type functions: `arg` is the argument of
+/// the logarithm (x for log, 1 + x for log1p). `arg == 0` gives -inf,
+/// `arg < 0` NaN (both as `sqrt(arg) - inf`), `x == +inf` inf, NaN stays.
+fn fix_log_specials(c: &mut Ctx, x: Value, arg: Value, r: Value) -> Value {
     let inf = c.f(f64::INFINITY);
     let big = c.fcmp(FloatCC::UnorderedOrGreaterThanOrEqual, x, inf);
     let r = c.select(big, x, r);
-    let p = c.f(pole);
-    let below = c.fcmp(FloatCC::LessThanOrEqual, x, p);
-    let at = c.fcmp(FloatCC::Equal, x, p);
-    let ninf = c.f(f64::NEG_INFINITY);
-    let nan = c.f(f64::NAN);
-    let v = c.select(at, ninf, nan);
+    let zero = c.f(0.0);
+    let below = c.fcmp(FloatCC::LessThanOrEqual, arg, zero);
+    let sq = c.b.ins().sqrt(arg);
+    let v = c.sub(sq, inf);
     c.select(below, v, r)
 }

@@ -279,14 +279,6 @@ impl<'a, 'b> Ctx<'a, 'b> {
         }
     }
 
-    /// `2^k` for an integer `k` in the normal exponent range, as a float.
-    pub fn pow2i(&mut self, k: Value) -> Value {
-        let fm = self.format();
-        let e = self.iadd_imm(k, fm.bias);
-        let e = self.shl(e, fm.mant as i64);
-        self.float(e)
-    }
-
     /// Round-to-nearest of `x * scale` through the "magic number" trick:
     /// returns `(n as float, t)` where the low integer bits of `t`'s pattern
     /// hold `n`. Valid while `|x * scale| < 2^(mant-1)`.
@@ -304,22 +296,33 @@ impl<'a, 'b> Ctx<'a, 'b> {
         1.5 * (2f64).powi(self.format().mant as i32)
     }
 
-    /// The integer `n` held in the bits of `t` (from [`Ctx::round_mul`]).
-    pub fn magic_int(&mut self, t: Value) -> Value {
-        let m = self.magic();
-        let mb = if self.is_f32() { (m as f32).to_bits() as i64 } else { m.to_bits() as i64 };
-        let tb = self.bits(t);
-        self.iadd_imm(tb, -mb)
-    }
-
     /// A small integer (|k| < 2^(mant-1)) converted to float without
     /// `fcvt_from_sint` (which Cranelift scalarises for i64x2).
     pub fn int_to_float(&mut self, k: Value) -> Value {
         let m = self.magic();
-        let mb = if self.is_f32() { (m as f32).to_bits() as i64 } else { m.to_bits() as i64 };
-        let t = self.iadd_imm(k, mb);
+        let mf = self.f(m);
+        let mb = self.bits(mf);
+        let t = self.b.ins().iadd(k, mb);
         let t = self.float(t);
-        let mm = self.f(m);
-        self.sub(t, mm)
+        self.sub(t, mf)
+    }
+
+    /// `m ? v : 0` for an integer or float `v` (vectors: one `and`).
+    pub fn select_or_zero(&mut self, m: Mask, v: Value) -> Value {
+        if self.is_vector() {
+            let vty = self.b.func.dfg.value_type(v);
+            let c = self.cast(vty, m.0);
+            self.b.ins().band(c, v)
+        } else {
+            let ty = self.b.func.dfg.value_type(v);
+            let z = if ty.is_int() {
+                self.b.ins().iconst(ty, 0)
+            } else if ty == types::F32 {
+                self.b.ins().f32const(0.0)
+            } else {
+                self.b.ins().f64const(0.0)
+            };
+            self.b.ins().select(m.0, v, z)
+        }
     }
 }

@@ -4,8 +4,8 @@
 //! absolute error must stay near 2^-54 and log|x| is needed to about
 //! 2^-63 relative.
 //!
-//! - f32 computes in f64 (f32x4 as two f64x2 halves): plain f64 log and exp
-//!   are far more accurate than the f32 result needs.
+//! - f32 computes in f64 (f32x4 as two f64x2 halves) with short log and exp
+//!   polynomials, which are far more accurate than the f32 result needs.
 //! - f64 computes log|x| in double-double: `s = f / (1 + m)` and its
 //!   remainder, `log m = 2s + (2/3) s^3 + s^3 z Q1(z)` with the cubic term in
 //!   double-double; `e ln2` with a 42-bit ln2 head (exact products), then
@@ -15,58 +15,101 @@
 //! The sign and the special cases are patched with selects at the end.
 
 use super::coeffs::LOG_F64;
-use super::exp::{exp, exp_reduced, LN2_F64};
-use super::log::{decompose, log};
+use super::exp::{exp_poly_with, exp_reduced, pow2_of_magic, reduce_ln2, LN2_F64};
+use super::log::{decompose, log1p_reduced_with, split_exponent};
 use super::ops::{Ctx, Mask};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::Endianness;
 use cranelift_codegen::ir::{types, ConstantData, InstBuilder, MemFlagsData, Value};
-use cranelift_codegen::ir::{Endianness, Type};
 
 /// ln2 with 42 significant bits (so `e * HI` is exact for |e| < 2^11), and
 /// the rest.
 const LN2_HI42: f64 = 0.693_147_180_559_890_3;
 const LN2_LO42: f64 = 5.497_923_018_708_371e-14;
+/// Short log Q (in z = s^2) and exp P (in r) for f32 pow, in f64; fits
+/// 2^-34.9 and 2^-28.3 (remez.py).
+const POW32_LOG: [f64; 4] = [
+    0.666_666_666_578_165,
+    0.400_001_120_876_947_06,
+    0.285_485_643_354_206_73,
+    0.234_188_433_350_952_24,
+];
+const POW32_EXP: [f64; 5] = [
+    0.499_999_934_478_388_7,
+    0.166_665_206_313_094,
+    0.041_668_388_028_203_3,
+    0.008_368_716_917_747_751,
+    0.001_381_459_982_262_113_3,
+];
 /// 2/3 = HI + LO.
 const TWO_THIRDS: (f64, f64) = (0.666_666_666_666_666_6, 3.700_743_415_417_188e-17);
 
 pub(crate) fn pow(c: &mut Ctx, x: Value, y: Value) -> Value {
-    match c.ty {
-        types::F64 | types::F64X2 => {
-            let m = pow_magnitude_dd(c, x, y);
-            fix_specials(c, x, y, m)
-        }
-        types::F32 => {
-            let xd = c.b.ins().fpromote(types::F64, x);
-            let yd = c.b.ins().fpromote(types::F64, y);
-            let r = pow_f32_in_f64(c, types::F64, xd, yd);
-            c.b.ins().fdemote(types::F32, r)
-        }
-        _ => {
-            // f32x4: two f64x2 halves.
-            let xh = swap_halves(c, x);
-            let yh = swap_halves(c, y);
-            let mut out = [x; 2];
-            for (k, (a, b)) in [(x, y), (xh, yh)].into_iter().enumerate() {
-                let ad = c.b.ins().fvpromote_low(a);
-                let bd = c.b.ins().fvpromote_low(b);
-                let r = pow_f32_in_f64(c, types::F64X2, ad, bd);
-                out[k] = c.b.ins().fvdemote(r);
-            }
-            // [r0 r1 0 0] and [r2 r3 0 0] -> [r0 r1 r2 r3].
-            let m: Vec<u8> = (0..8).chain(16..24).collect();
-            shuffle_bytes(c, out[0], out[1], &m)
-        }
-    }
+    let m = match c.ty {
+        types::F64 | types::F64X2 => pow_magnitude_dd(c, x, y),
+        _ => pow_magnitude_f32(c, x, y),
+    };
+    fix_specials(c, x, y, m)
 }
 
-/// pow of f32 values promoted to f64, with the special cases; f64 result.
-fn pow_f32_in_f64(c: &mut Ctx, ty: Type, x: Value, y: Value) -> Value {
-    let mut d = Ctx::new(&mut *c.b, ty);
-    let ax = d.abs(x);
-    let l = log(&mut d, ax);
+/// `|x|^y` for f32 (scalar or f32x4), computed in f64. Exact for the
+/// special bases too: `|x|` in {0, inf} and NaN operands are patched here.
+fn pow_magnitude_f32(c: &mut Ctx, x: Value, y: Value) -> Value {
+    let ax = c.abs(x);
+    let m = if c.is_vector() {
+        // f32x4: two f64x2 halves.
+        let axh = swap_halves(c, ax);
+        let yh = swap_halves(c, y);
+        let mut out = [ax; 2];
+        for (k, (a, b)) in [(ax, y), (axh, yh)].into_iter().enumerate() {
+            let ad = c.b.ins().fvpromote_low(a);
+            let bd = c.b.ins().fvpromote_low(b);
+            let mut d = Ctx::new(&mut *c.b, types::F64X2);
+            let r = pow_core_f64_for_f32(&mut d, ad, bd);
+            out[k] = c.b.ins().fvdemote(r);
+        }
+        // [r0 r1 0 0] and [r2 r3 0 0] -> [r0 r1 r2 r3].
+        let m: Vec<u8> = (0..8).chain(16..24).collect();
+        shuffle_bytes(c, out[0], out[1], &m)
+    } else {
+        let ad = c.b.ins().fpromote(types::F64, ax);
+        let bd = c.b.ins().fpromote(types::F64, y);
+        let mut d = Ctx::new(&mut *c.b, types::F64);
+        let r = pow_core_f64_for_f32(&mut d, ad, bd);
+        c.b.ins().fdemote(types::F32, r)
+    };
+    // |x| = 0 or inf: 0 or inf by the sign of y (and whether |x| is 0).
+    let zero = c.f(0.0);
+    let inf = c.f(f64::INFINITY);
+    let yneg = c.fcmp(FloatCC::LessThan, y, zero);
+    let is_inf = c.fcmp(FloatCC::Equal, ax, inf);
+    let is_zero = c.fcmp(FloatCC::Equal, ax, zero);
+    let want_inf = Mask(c.b.ins().bxor(yneg.0, is_inf.0));
+    let v = c.select(want_inf, inf, zero);
+    let edge = c.or(is_zero, is_inf);
+    let m = c.select(edge, v, m);
+    // NaN in, NaN out (pow(1, NaN) and pow(NaN, 0) are fixed later).
+    let nan = c.fcmp(FloatCC::Unordered, x, y);
+    let xy = c.add(x, y);
+    c.select(nan, xy, m)
+}
+
+/// `exp(y log a)` in f64 for a positive normal `a`, good enough for an f32
+/// result: short polynomials (log to 2^-34.9, exp to 2^-28.3 relative).
+fn pow_core_f64_for_f32(d: &mut Ctx, a: Value, y: Value) -> Value {
+    let (e, m) = split_exponent(d, a);
+    let ef = d.int_to_float(e);
+    let one = d.f(1.0);
+    let f = d.sub(m, one);
+    let l = log1p_reduced_with(d, f, ef, &POW32_LOG);
     let t = d.mul(y, l);
-    let m = exp(&mut d, t);
-    fix_specials(&mut d, x, y, m)
+    // Beyond these bounds the f32 result is 0 or inf; inside them 2^n
+    // needs one scaling step in f64.
+    let t = d.clamp(t, -120.0, 100.0);
+    let (r, tt) = reduce_ln2(d, t);
+    let p = exp_poly_with(d, r, &POW32_EXP);
+    let s = pow2_of_magic(d, tt, 0);
+    d.mul(p, s)
 }
 
 /// `exp(y log|x|)` for f64, with log|x| in double-double.
