@@ -66,10 +66,10 @@ fn sin_cos(c: &mut Ctx, x: Value, is_cos: bool) -> Value {
     }
     let odd = c.bit_set(q, 0);
     let v = c.select(odd, co, s);
+    // Bit 1 of the quadrant to the sign position: two shifts, no mask.
     let width = c.format().bits as i64;
-    let sb = c.shl(q, width - 2);
-    let sm = c.i(c.sign_mask() as i64);
-    let sb = c.b.ins().band(sb, sm);
+    let sb = c.b.ins().ushr_imm_s(q, 1);
+    let sb = c.shl(sb, width - 1);
     let sb = c.float(sb);
     let v = c.xor(v, sb);
     let v = if is_cos {
