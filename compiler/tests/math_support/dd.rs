@@ -207,7 +207,7 @@ pub fn logistic(x: f64) -> Scaled {
 
 /// pi/2 in four parts of 53 bits.
 const PIO2: [f64; 4] = [
-    1.570_796_326_794_896_6,
+    std::f64::consts::FRAC_PI_2,
     6.123_233_995_736_766e-17,
     -1.497_384_904_859_169_8e-33,
     5.562_271_104_316_826e-50,
@@ -313,4 +313,5 @@ pub fn erf(x: f64) -> DD {
     }
 }
 
-const TWO_OVER_SQRT_PI: DD = DD { hi: 1.128_379_167_095_512_6, lo: 1.533_545_961_316_588e-17 };
+const TWO_OVER_SQRT_PI: DD =
+    DD { hi: std::f64::consts::FRAC_2_SQRT_PI, lo: 1.533_545_961_316_588e-17 };

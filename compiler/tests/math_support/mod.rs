@@ -279,7 +279,7 @@ pub fn specials64() -> Vec<f64> {
         f64::MIN_POSITIVE,
         f64::MAX,
         5e-324,
-        2.2250738585072009e-308, // largest denormal
+        f64::from_bits(0x000f_ffff_ffff_ffff), // largest denormal
         1e-300,
         1e-20,
         1e-8,
@@ -320,7 +320,7 @@ pub fn specials32() -> Vec<f32> {
         f32::MIN_POSITIVE,
         f32::MAX,
         1e-45,
-        1.1754942e-38, // largest denormal
+        f32::from_bits(0x007f_ffff), // largest denormal
         1e-30,
         1e-8,
         0.25,

@@ -13,7 +13,7 @@ use cranelift_codegen::ir::Value;
 
 const LOG2_E: f64 = std::f64::consts::LOG2_E;
 /// ln2 = HI + LO, each part in the working format.
-const LN2_F32: (f32, f32) = (0.693_147_182_464_599_6, -1.904_654_212_125_933_6e-9);
+const LN2_F32: (f32, f32) = (std::f32::consts::LN_2, -1.9046542e-9);
 pub(crate) const LN2_F64: (f64, f64) = (std::f64::consts::LN_2, 2.319_046_813_846_299_6e-17);
 
 /// exp(x) for every input: inf, NaN, overflow, and results that are

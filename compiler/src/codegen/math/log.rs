@@ -14,7 +14,7 @@ use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{InstBuilder, Value};
 
 /// ln2 = HI + LO in each format.
-const LN2_F32: (f32, f32) = (0.693_147_182_464_599_6, -1.904_654_212_125_933_6e-9);
+const LN2_F32: (f32, f32) = (std::f32::consts::LN_2, -1.9046542e-9);
 const LN2_F64: (f64, f64) = (std::f64::consts::LN_2, 2.319_046_813_846_299_6e-17);
 /// Bits of sqrt(1/2) rounded: the split point of the mantissa range.
 const SQRT_HALF_F32: i64 = 0x3f35_04f3;

@@ -16,10 +16,10 @@ use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{InstBuilder, Value};
 
 /// pi/2 as three parts, each truncated (not rounded), so all are positive.
-const PIO2_F32: [f32; 3] =
-    [1.570_796_251_296_997, 7.549_789_415_861_596e-8, 5.390_302_529_957_765e-15];
+#[allow(clippy::approx_constant)] // truncated, deliberately one ulp below FRAC_PI_2
+const PIO2_F32: [f32; 3] = [1.5707963, 7.5497894e-8, 5.3903025e-15];
 const PIO2_F64: [f64; 3] =
-    [1.570_796_326_794_896_6, 6.123_233_995_736_765e-17, 1.082_856_673_921_913_9e-32];
+    [std::f64::consts::FRAC_PI_2, 6.123_233_995_736_765e-17, 1.082_856_673_921_913_9e-32];
 
 /// |x| above which the inline reduction is not trusted.
 pub const HUGE_F32: f32 = 131_072.0;
