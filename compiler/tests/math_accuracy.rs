@@ -33,7 +33,7 @@ fn bound32(f: MathFn) -> f64 {
 
 const BOUND64: f64 = 4.0;
 
-const UNARY: [MathFn; 8] = [
+const UNARY: [MathFn; 9] = [
     MathFn::Exp,
     MathFn::Log,
     MathFn::Log1p,
@@ -42,6 +42,7 @@ const UNARY: [MathFn; 8] = [
     MathFn::Logistic,
     MathFn::Sin,
     MathFn::Cos,
+    MathFn::Erf,
 ];
 
 /// Where each f32 function is neither NaN nor saturated to a constant
@@ -55,6 +56,7 @@ fn domain32(f: MathFn, x: f32) -> bool {
         MathFn::Tanh => x.abs() <= 9.1,
         MathFn::Logistic => (-104.0..=17.0).contains(&x),
         MathFn::Sin | MathFn::Cos => x.is_finite(),
+        MathFn::Erf => x.abs() <= 4.0,
         _ => x.is_finite(),
     }
 }
@@ -135,6 +137,7 @@ fn inputs64(f: MathFn, n: usize, seed: u64) -> Vec<f64> {
         MathFn::Expm1 => (-40.0, 710.0),
         MathFn::Tanh => (-20.0, 20.0),
         MathFn::Logistic => (-746.0, 40.0),
+        MathFn::Erf => (-6.0, 6.0),
         _ => (-100.0, 100.0),
     };
     let in_domain = |x: f64| match f {
@@ -214,6 +217,7 @@ fn ref64(f: MathFn, x: f64) -> Scaled {
         MathFn::Cos if x.abs() < 1073741824.0 => plain(dd::cos(x)),
         MathFn::Sin => plain(DD::new(x.sin())),
         MathFn::Cos => plain(DD::new(x.cos())),
+        MathFn::Erf => plain(dd::erf(x)),
         _ => unreachable!("{f:?}"),
     }
 }

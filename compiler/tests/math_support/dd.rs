@@ -288,6 +288,9 @@ pub fn erf(x: f64) -> DD {
     if a >= 6.0 {
         return DD::new(1.0f64.copysign(x));
     }
+    if a == 0.0 {
+        return DD::new(x); // keeps the sign of zero
+    }
     if a < 1e-150 {
         // 2/sqrt(pi) x, the x^3 term is far below the precision.
         return TWO_OVER_SQRT_PI.mul_f(x);

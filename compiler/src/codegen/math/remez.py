@@ -13,6 +13,8 @@ achieves inside the real kernels.
 
 Run: python3 compiler/src/codegen/math/remez.py  (needs mpmath)
 """
+import struct
+
 import mpmath as mp
 
 mp.mp.dps = 60
@@ -77,15 +79,21 @@ def remez(F, A, B, W, lo, hi, n, even=False, iters=40, grid=6000):
     return c, maxerr
 
 
+def f32_literal(v):
+    """Shortest decimal that rounds to the same f32 as v."""
+    x = struct.unpack("f", struct.pack("f", float(v)))[0]
+    for d in range(1, 18):
+        s = "%.*e" % (d, x)
+        if struct.unpack("f", struct.pack("f", float(s)))[0] == x:
+            return repr(float(s))
+
+
 def show(name, c, err, fmt):
     bits = -mp.log(err, 2)
     print(f"// {name}: max rel error 2^-{mp.nstr(bits, 4)}")
     for j, v in enumerate(c):
-        if fmt == "f32":
-            s = repr(float(mp.mpf(v)))  # printed with f64 repr; rounded to f32 in Rust
-            print(f"    {s}_f32, // c{j}")
-        else:
-            print(f"    {repr(float(v))}, // c{j}")
+        lit = f32_literal(v) if fmt == "f32" else repr(float(v))
+        print(f"    {lit}, // c{j}")
 
 
 def one(_x):
@@ -97,50 +105,54 @@ PI4 = mp.pi / 4
 
 
 def fit_all():
+    """Every table of coeffs.rs and pow.rs, with the parameters used."""
     ex = lambda x: mp.exp(x)
-    for fmt, n in (("f32", 5), ("f64", 10)):
-        # exp(r) = 1 + r + r^2 P(r), |r| <= ln2/2 (+ slack for the rounded reduction)
-        c, e = remez(ex, lambda x: 1 + x, lambda x: x * x, ex, -LN2H * 1.0001, LN2H * 1.0001, n)
-        show(f"exp {fmt} P deg {n-1}", c, e, fmt)
-    em1 = lambda x: mp.expm1(x) if x != 0 else mp.mpf(0)
-    for fmt, n in (("f32", 6), ("f64", 11)):
-        # expm1(r) = r + r^2 P(r)
-        c, e = remez(
-            lambda x: mp.expm1(x),
-            lambda x: x,
-            lambda x: x * x,
-            lambda x: mp.expm1(x) if x != 0 else mp.mpf("1e-300"),
-            -LN2H * 1.0001,
-            LN2H * 1.0001,
-            n,
-        )
-        show(f"expm1 {fmt} P deg {n-1}", c, e, fmt)
+    em1 = lambda x: mp.expm1(x) if x != 0 else mp.mpf("1e-300")
+    atanh_r = lambda s: 2 * mp.atanh(s) / s - 2 if s != 0 else mp.mpf(0)
     smax = (mp.sqrt(2) - 1) / (mp.sqrt(2) + 1) * mp.mpf("1.0001")
-    for fmt, n in (("f32", 4), ("f64", 7)):
-        # log1p(f) = f - s (f - R), s = f/(2+f), R(z) = 2atanh(s)/s - 2 = z Q(z), z = s^2.
-        # Error of the result ~ s dR, relative to log1p(f) ~ 2s: weight 2.
-        c, e = remez(
-            lambda s: 2 * mp.atanh(s) / s - 2 if s != 0 else mp.mpf(0),
-            lambda s: mp.mpf(0),
-            lambda s: s * s,
-            lambda s: mp.mpf(2),
-            mp.mpf("1e-30"),
-            smax,
-            n,
-            even=True,
-        )
-        show(f"log {fmt} Q deg {n-1} (in z)", c, e, fmt)
-    th = lambda x: mp.tanh(x)
-    for fmt, n, hi in (("f32", 4, mp.mpf("0.625")),):
-        c, e = remez(th, lambda x: x, lambda x: x**3, th, mp.mpf("1e-30"), hi * mp.mpf("1.0001"), n, even=True)
-        show(f"tanh {fmt} P deg {n-1} (in x^2) on [0, {hi}]", c, e, fmt)
-    for fmt, ns, nc in (("f32", 3, 3), ("f64", 6, 6)):
-        c, e = remez(lambda x: mp.sin(x), lambda x: x, lambda x: x**3, lambda x: mp.sin(x),
-                     mp.mpf("1e-30"), PI4 * mp.mpf("1.0001"), ns, even=True)
-        show(f"sin {fmt} S deg {ns-1} (in r^2)", c, e, fmt)
-        c, e = remez(lambda x: mp.cos(x), lambda x: 1 - x * x / 2, lambda x: x**4, lambda x: mp.cos(x),
-                     mp.mpf("1e-30"), PI4 * mp.mpf("1.0001"), nc, even=True)
-        show(f"cos {fmt} C deg {nc-1} (in r^2)", c, e, fmt)
+    lo, hi = -LN2H * mp.mpf("1.0001"), LN2H * mp.mpf("1.0001")
+    tiny = mp.mpf("1e-30")
+    fits = [
+        # name, F, A, B, W, lo, hi, n, even, fmt, grid
+        ("EXP_F32: exp(r) = 1 + r + r^2 P(r)", ex, lambda x: 1 + x, lambda x: x * x, ex, lo, hi, 5, False, "f32", 6000),
+        ("EXP_F64", ex, lambda x: 1 + x, lambda x: x * x, ex, lo, hi, 10, False, "f64", 6000),
+        ("EXPM1_F32: expm1(r) = r + r^2 P(r)", mp.expm1, lambda x: x, lambda x: x * x, em1, lo, hi, 6, False, "f32", 6000),
+        ("EXPM1_F64", mp.expm1, lambda x: x, lambda x: x * x, em1, lo, hi, 11, False, "f64", 6000),
+        ("LOG_F32: R(z) = z Q(z), weight 2", atanh_r, lambda s: mp.mpf(0), lambda s: s * s, lambda s: mp.mpf(2), tiny, smax, 4, True, "f32", 6000),
+        ("LOG_F64", atanh_r, lambda s: mp.mpf(0), lambda s: s * s, lambda s: mp.mpf(2), tiny, smax, 8, True, "f64", 1500),
+        ("POW32_LOG (f64 values)", atanh_r, lambda s: mp.mpf(0), lambda s: s * s, lambda s: mp.mpf(2), tiny, smax, 4, True, "f64", 1500),
+        ("POW32_EXP (f64 values)", ex, lambda x: 1 + x, lambda x: x * x, ex, lo, hi, 5, False, "f64", 1500),
+        ("TANH_F32: x + x^3 P(x^2), x <= 0.625", mp.tanh, lambda x: x, lambda x: x**3, mp.tanh, tiny, mp.mpf("0.625") * mp.mpf("1.0001"), 5, True, "f32", 1500),
+        ("SIN_F32: r + r^3 S(r^2)", mp.sin, lambda x: x, lambda x: x**3, mp.sin, tiny, PI4 * mp.mpf("1.0001"), 3, True, "f32", 6000),
+        ("COS_F32: 1 - r^2/2 + r^4 C(r^2)", mp.cos, lambda x: 1 - x * x / 2, lambda x: x**4, mp.cos, tiny, PI4 * mp.mpf("1.0001"), 3, True, "f32", 6000),
+        ("SIN_F64", mp.sin, lambda x: x, lambda x: x**3, mp.sin, tiny, PI4 * mp.mpf("1.0001"), 6, True, "f64", 6000),
+        ("COS_F64", mp.cos, lambda x: 1 - x * x / 2, lambda x: x**4, mp.cos, tiny, PI4 * mp.mpf("1.0001"), 6, True, "f64", 6000),
+    ]
+    for name, F, A, B, W, a, b, n, even, fmt, grid in fits:
+        c, e = remez(F, A, B, W, a, b, n, even=even, grid=grid)
+        show(name, c, e, fmt)
+    fit_erf()
+
+
+def fit_erf():
+    """erf tables (50 digits, grid 1000): small x, then 1 - exp(-x^2) P(t)
+    with t = x - mid or 1/x - mid."""
+    mp.mp.dps = 50
+    erf = mp.erf
+    T = mp.mpf("0.84375")
+    c, e = remez(erf, lambda x: x, lambda x: x, erf, mp.mpf("1e-20"), T, 6, even=True, grid=1000)
+    show("ERF_SMALL_F32", c, e, "f32")
+    c, e = remez(erf, lambda x: x, lambda x: x, erf, mp.mpf("1e-20"), T, 12, even=True, grid=1000)
+    show("ERF_SMALL_F64", c, e, "f64")
+    for name, lo_, hi_, n, fmt in (("ERF_LARGE_F32", T, mp.mpf(4), 12, "f32"), ("ERF_MID_F64", T, mp.mpf("2.5"), 18, "f64")):
+        mid = (lo_ + hi_) / 2
+        G = lambda t, mid=mid: mp.erf(t + mid)
+        c, e = remez(G, lambda t: mp.mpf(1), lambda t, mid=mid: -mp.exp(-((t + mid) ** 2)), G, lo_ - mid, hi_ - mid, n, grid=1000)
+        show(f"{name}: t = x - {mp.nstr(mid, 10)}", c, e, fmt)
+    umid = (1 / mp.mpf(6) + 1 / mp.mpf("2.5")) / 2
+    G = lambda t: mp.erf(1 / (t + umid))
+    c, e = remez(G, lambda t: mp.mpf(1), lambda t: -mp.exp(-1 / (t + umid) ** 2), G, 1 / mp.mpf(6) - umid, 1 / mp.mpf("2.5") - umid, 12, grid=1000)
+    show(f"ERF_TAIL_F64: t = 1/x - {mp.nstr(umid, 17)}", c, e, "f64")
 
 
 if __name__ == "__main__":
