@@ -2,8 +2,11 @@
 //! elements in cache, against a Rust loop calling std on the same data.
 //!
 //! `cargo bench -p gradlift-compiler --bench math` (add a filter such as
-//! `-- exp` for one function). Reported time is per 4096 elements.
+//! `-- exp` for one function). Reported time is per 4096 elements, as the
+//! thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), not wall time: on a
+//! shared machine, time spent descheduled would otherwise dominate.
 
+use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use gradlift_compiler::codegen::math::harness::{Elem, Kernel, Lanes};
 use gradlift_compiler::codegen::math::MathFn;
@@ -70,7 +73,75 @@ fn std64(f: MathFn, x: f64, y: f64) -> f64 {
     }
 }
 
-fn bench(c: &mut Criterion) {
+/// CPU time of the calling thread, in nanoseconds.
+struct ThreadCpuTime;
+
+#[repr(C)]
+struct Timespec {
+    sec: i64,
+    nsec: i64,
+}
+
+extern "C" {
+    fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+}
+
+const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+
+fn thread_ns() -> u64 {
+    let mut ts = Timespec { sec: 0, nsec: 0 };
+    // SAFETY: valid pointer to a timespec; Linux clock id.
+    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime");
+    ts.sec as u64 * 1_000_000_000 + ts.nsec as u64
+}
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = u64;
+    type Value = u64;
+    fn start(&self) -> u64 {
+        thread_ns()
+    }
+    fn end(&self, i: u64) -> u64 {
+        thread_ns() - i
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &NsFormatter
+    }
+}
+
+struct NsFormatter;
+
+impl ValueFormatter for NsFormatter {
+    fn scale_values(&self, _typical: f64, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+    fn scale_throughputs(&self, _typical: f64, t: &Throughput, values: &mut [f64]) -> &'static str {
+        let n = match t {
+            Throughput::Elements(n) | Throughput::Bytes(n) | Throughput::BytesDecimal(n) => {
+                *n as f64
+            }
+        };
+        for v in values {
+            *v /= n;
+        }
+        "ns/elem"
+    }
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+fn bench(c: &mut Criterion<ThreadCpuTime>) {
     for f in MathFn::ALL {
         // Rust std has no erf (unstable `float_erf`): JIT only.
         let with_std = f != MathFn::Erf;
@@ -119,7 +190,7 @@ fn bench(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().sample_size(30).warm_up_time(std::time::Duration::from_millis(300)).measurement_time(std::time::Duration::from_secs(1));
+    config = Criterion::default().with_measurement(ThreadCpuTime).sample_size(30).warm_up_time(std::time::Duration::from_millis(300)).measurement_time(std::time::Duration::from_secs(1));
     targets = bench
 }
 criterion_main!(benches);

@@ -331,6 +331,25 @@ fn dense_f32() {
     run_f32(97, 10_000_000);
 }
 
+/// Every f32 input of every unary function (2^32 each; about an hour in
+/// release on 2 cores): the functions are split over two threads.
+#[test]
+#[ignore = "very long: run in release"]
+fn exhaustive_f32() {
+    let (a, b) = UNARY.split_at(UNARY.len() / 2);
+    std::thread::scope(|s| {
+        for part in [a, b] {
+            s.spawn(move || {
+                for &f in part {
+                    let (st, outside) = sweep32(f, 1);
+                    report(f, "f32 (all inputs)", &st, bound32(f));
+                    assert!(outside <= bound32(f), "{f:?} f32 outside the domain: {outside} ulp");
+                }
+            });
+        }
+    });
+}
+
 #[test]
 #[ignore = "long: run in release, see the file docs"]
 fn dense_f64() {

@@ -231,6 +231,31 @@ impl<'a, 'b> Ctx<'a, 'b> {
         }
     }
 
+    /// `fast` when `ok` holds in every lane; otherwise the value `slow`
+    /// builds, in a cold block (for rare inputs: the hot path pays one
+    /// test and branch). Afterwards the builder is in the merge block.
+    pub fn unless_all(
+        &mut self,
+        ok: Mask,
+        fast: Value,
+        slow: impl FnOnce(&mut Ctx) -> Value,
+    ) -> Value {
+        let all = if self.is_vector() { self.b.ins().vall_true(ok.0) } else { ok.0 };
+        let cold = self.b.create_block();
+        let merge = self.b.create_block();
+        let ty = self.b.func.dfg.value_type(fast);
+        let res = self.b.append_block_param(merge, ty);
+        self.b.set_cold_block(cold);
+        self.b.ins().brif(all, merge, &[fast.into()], cold, &[]);
+        self.b.seal_block(cold);
+        self.b.switch_to_block(cold);
+        let v = slow(self);
+        self.b.ins().jump(merge, &[v.into()]);
+        self.b.seal_block(merge);
+        self.b.switch_to_block(merge);
+        res
+    }
+
     // ---- integer views ---------------------------------------------------
 
     /// Reinterprets `v` as `ty` (same lane count: no byte order needed).

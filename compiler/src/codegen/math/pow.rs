@@ -45,16 +45,35 @@ const POW32_EXP: [f64; 5] = [
 const TWO_THIRDS: (f64, f64) = (0.666_666_666_666_666_6, 3.700_743_415_417_188e-17);
 
 pub(crate) fn pow(c: &mut Ctx, x: Value, y: Value) -> Value {
-    let m = match c.ty {
-        types::F64 | types::F64X2 => pow_magnitude_dd(c, x, y),
-        _ => pow_magnitude_f32(c, x, y),
-    };
-    fix_specials(c, x, y, m)
+    // Hot path: x in (0, inf) and finite y, where exp(y log x) needs no
+    // patching. Any other lane sends the whole vector through the full
+    // computation with every special case, in a cold block.
+    let fast = magnitude(c, x, y, false);
+    let zero = c.f(0.0);
+    let inf = c.f(f64::INFINITY);
+    let pos = c.fcmp(FloatCC::GreaterThan, x, zero);
+    let fin = c.fcmp(FloatCC::LessThan, x, inf);
+    let ay = c.abs(y);
+    let yfin = c.fcmp(FloatCC::LessThan, ay, inf);
+    let ok = c.and(pos, fin);
+    let ok = c.and(ok, yfin);
+    c.unless_all(ok, fast, |c| {
+        let m = magnitude(c, x, y, true);
+        fix_specials(c, x, y, m)
+    })
 }
 
-/// `|x|^y` for f32 (scalar or f32x4), computed in f64. Exact for the
-/// special bases too: `|x|` in {0, inf} and NaN operands are patched here.
-fn pow_magnitude_f32(c: &mut Ctx, x: Value, y: Value) -> Value {
+/// `|x|^y`; with `specials`, also right for |x| in {0, inf} and NaN.
+fn magnitude(c: &mut Ctx, x: Value, y: Value, specials: bool) -> Value {
+    match c.ty {
+        types::F64 | types::F64X2 => pow_magnitude_dd(c, x, y, specials),
+        _ => pow_magnitude_f32(c, x, y, specials),
+    }
+}
+
+/// `|x|^y` for f32 (scalar or f32x4), computed in f64. With `specials`,
+/// `|x|` in {0, inf} and NaN operands are patched too.
+fn pow_magnitude_f32(c: &mut Ctx, x: Value, y: Value, specials: bool) -> Value {
     let ax = c.abs(x);
     let m = if c.is_vector() {
         // f32x4: two f64x2 halves.
@@ -78,6 +97,9 @@ fn pow_magnitude_f32(c: &mut Ctx, x: Value, y: Value) -> Value {
         let r = pow_core_f64_for_f32(&mut d, ad, bd);
         c.b.ins().fdemote(types::F32, r)
     };
+    if !specials {
+        return m;
+    }
     // |x| = 0 or inf: 0 or inf by the sign of y (and whether |x| is 0).
     let zero = c.f(0.0);
     let inf = c.f(f64::INFINITY);
@@ -113,7 +135,7 @@ fn pow_core_f64_for_f32(d: &mut Ctx, a: Value, y: Value) -> Value {
 }
 
 /// `exp(y log|x|)` for f64, with log|x| in double-double.
-fn pow_magnitude_dd(c: &mut Ctx, x: Value, y: Value) -> Value {
+fn pow_magnitude_dd(c: &mut Ctx, x: Value, y: Value, specials: bool) -> Value {
     let ax = c.abs(x);
     let (ef, m) = decompose(c, ax);
     let one = c.f(1.0);
@@ -177,12 +199,16 @@ fn pow_magnitude_dd(c: &mut Ctx, x: Value, y: Value) -> Value {
     // log 0 = -inf, log inf = inf, log NaN = NaN (the bit tricks above
     // give finite garbage there).
     let zero = c.f(0.0);
-    let inf = c.f(f64::INFINITY);
-    let ninf = c.f(f64::NEG_INFINITY);
-    let is0 = c.fcmp(FloatCC::Equal, ax, zero);
-    let big = c.fcmp(FloatCC::UnorderedOrGreaterThanOrEqual, ax, inf);
-    let lh = c.select(is0, ninf, lh);
-    let lh = c.select(big, ax, lh);
+    let lh = if specials {
+        let inf = c.f(f64::INFINITY);
+        let ninf = c.f(f64::NEG_INFINITY);
+        let is0 = c.fcmp(FloatCC::Equal, ax, zero);
+        let big = c.fcmp(FloatCC::UnorderedOrGreaterThanOrEqual, ax, inf);
+        let lh = c.select(is0, ninf, lh);
+        c.select(big, ax, lh)
+    } else {
+        lh
+    };
     // t = y L as head + tail.
     let th = c.mul(y, lh);
     let nth = c.b.ins().fneg(th);
