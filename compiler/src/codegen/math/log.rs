@@ -21,8 +21,25 @@ const SQRT_HALF_F32: i64 = 0x3f35_04f3;
 const SQRT_HALF_F64: i64 = 0x3fe6_a09e_667f_3bcd;
 
 /// log(x) with log(±0) = -inf, log(x<0) = NaN, log(inf) = inf, exact
-/// handling of denormal inputs.
+/// handling of denormal inputs. Positive normal x take the hot path; any
+/// other lane sends the vector through the full version in a cold block.
 pub(crate) fn log(c: &mut Ctx, x: Value) -> Value {
+    let (e, m) = split_exponent(c, x);
+    let ef = c.int_to_float(e);
+    let one = c.f(1.0);
+    let f = c.sub(m, one);
+    let fast = log1p_reduced(c, f, ef);
+    let min_normal = c.pick(f32::MIN_POSITIVE, f64::MIN_POSITIVE);
+    let tiny = c.f(min_normal);
+    let inf = c.f(f64::INFINITY);
+    let normal = c.fcmp(FloatCC::GreaterThanOrEqual, x, tiny);
+    let finite = c.fcmp(FloatCC::LessThan, x, inf);
+    let ok = c.and(normal, finite);
+    c.unless_all(ok, fast, |c| log_full(c, x))
+}
+
+/// log(x) for every input: denormals scaled, special values patched.
+fn log_full(c: &mut Ctx, x: Value) -> Value {
     let (ef, m) = decompose(c, x);
     let one = c.f(1.0);
     let f = c.sub(m, one);
