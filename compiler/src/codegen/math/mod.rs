@@ -1,12 +1,13 @@
 //! Vectorised transcendental functions, emitted inline as CLIF.
 //!
 //! [`emit`] writes `f(args)` at the builder's position for F32, F64, F32X4
-//! or F64X2 values. The code is branch-free except for two rare fallbacks
-//! (sin/cos of huge arguments, fmod with huge quotients or non-finite
-//! operands), which branch to a cold block that calls Rust std per lane.
-//! Semantics follow the reference interpreter (Rust std) including NaN,
-//! ±inf, ±0 and denormals; accuracy and speed are measured in
-//! `docs/math.md`.
+//! or F64X2 values. Common inputs run straight-line code; rare ones branch
+//! to a cold block: log and pow (denormal or non-positive bases, non-finite
+//! operands) recompute the vector with every special case, sin/cos of huge
+//! arguments and fmod with huge quotients or non-finite operands call Rust
+//! std per lane. Semantics follow the reference interpreter (Rust std)
+//! including NaN, ±inf, ±0 and denormals; accuracy, algorithms and speed
+//! are in `docs/math.md`.
 //!
 //! The JIT [`harness`] shows a complete use: a loop over arrays that calls
 //! [`emit`] once for the vector body and once for the scalar tail.
@@ -100,9 +101,10 @@ impl MathFn {
 /// the arguments: F32, F64, F32X4 or F64X2 (all args the same type); the
 /// result has that type. Pow and Rem take two args.
 ///
-/// Sin, Cos and Rem may split the current block (a cold fallback block and
-/// a merge block): afterwards the builder is positioned in the block that
-/// defines the result; blocks created here are sealed here.
+/// Log, Pow, Sin, Cos and Rem split the current block (a cold block and a
+/// merge block): afterwards the builder is positioned in the block that
+/// defines the result; blocks created here are sealed here. Constants are
+/// plain `f32const`/`splat`s, which Cranelift hoists out of rotated loops.
 ///
 /// # Panics
 /// On a wrong number of arguments, mixed types or an unsupported type:
@@ -134,10 +136,12 @@ pub fn emit(b: &mut FunctionBuilder, f: MathFn, args: &[Value]) -> Value {
 /// Symbols the emitted code may call (name, address), to register with
 /// `JITBuilder::symbol` before finalising; empty if none.
 ///
-/// These are the scalar fallbacks (Rust std `sin`, `cos`, `%` behind
-/// `extern "C"` shims). The emitted code calls them through their absolute
-/// addresses, so registering them is not required for the JIT; the names
-/// are given for callers that import them by name.
+/// These are the fallbacks: `extern "C" fn(buf: *mut T, n: usize)` batch
+/// functions that apply Rust std `sin`, `cos` or `%` to the lanes in
+/// `buf`. The emitted code reaches them through its own `preserve_all`
+/// trampolines at absolute addresses (see `libcalls.rs`), so registering
+/// them is harmless but not required; the names are for callers that want
+/// to import them by name.
 pub fn libcall_symbols() -> Vec<(&'static str, *const u8)> {
     libcalls::all().into_iter().map(|s| (s.name, s.addr)).collect()
 }
