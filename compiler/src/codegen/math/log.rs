@@ -1,11 +1,14 @@
 //! log and log1p.
 //!
-//! `x = 2^e m` with `m` in `[sqrt(1/2), sqrt(2))`, taken from the bits
-//! (denormal inputs are first scaled by `2^mant`). With `f = m - 1` (exact)
+//! `x = 2^e m` with `m` in `[sqrt(1/2), sqrt(2))`, taken from the bits.
+//! With `f = m - 1` (exact)
 //! and `s = f / (2 + f)`, `log1p(f) = 2 atanh(s) = f - s (f - R(s^2))`,
 //! where `R(z) = z Q(z)` is a short minimax polynomial (`|s| <= 0.1716`).
 //! `log(x) = e ln2 + log1p(f)` with FMA, so no ln2 split with trailing zeros
-//! is needed. Special values are patched with selects at the end.
+//! is needed. log: positive normal inputs take a straight path; vectors
+//! with a denormal, non-positive, infinite or NaN lane are recomputed in a
+//! cold block that scales denormals by `2^mant` and patches the special
+//! values with selects. log1p patches its special values with selects.
 
 use super::coeffs::{LOG_F32, LOG_F64};
 use super::exp::widen;

@@ -1,6 +1,7 @@
 //! sin and cos.
 //!
-//! `x = j pi/2 + r`, `j = round(x 2/pi)` (magic-number trick, so the low
+//! On `|x|` (the sign is put back for sin): `|x| = j pi/2 + r`,
+//! `j = round(|x| 2/pi)` (magic-number trick, so the low
 //! bits of the carrier give the quadrant), `r` by Cody–Waite with a 3-part
 //! pi/2 and FMA (`|r| <= pi/4`). Both `sin r = r + r^3 S(r^2)` and
 //! `cos r = 1 - r^2/2 + r^4 C(r^2)` are evaluated; the quadrant selects one
@@ -21,7 +22,8 @@ const PIO2_F32: [f32; 3] = [1.5707963, 7.5497894e-8, 5.3903025e-15];
 const PIO2_F64: [f64; 3] =
     [std::f64::consts::FRAC_PI_2, 6.123_233_995_736_765e-17, 1.082_856_673_921_913_9e-32];
 
-/// |x| above which the inline reduction is not trusted.
+/// |x| above which the inline reduction is not trusted (the magic-number
+/// rounding works to 2^22 / 2^51; accuracy, not that, sets these).
 pub const HUGE_F32: f32 = 131_072.0;
 pub const HUGE_F64: f64 = 1_073_741_824.0;
 
