@@ -202,7 +202,7 @@ impl<'f> Partition<'f> {
                 .iter()
                 .map(|&o| self.find(o))
                 .find(|&o| self.kernels[o].roots.contains(&x));
-            let mut push = |m: u32, seen: &mut HashMap<u32, ()>, queue: &mut VecDeque<u32>| {
+            let push = |m: u32, seen: &mut HashMap<u32, ()>, queue: &mut VecDeque<u32>| {
                 for a in self.f.args(Value::from_index(m as usize)) {
                     let a = a.index() as u32;
                     if seen.insert(a, ()).is_none() {

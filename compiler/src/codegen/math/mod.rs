@@ -1,48 +1,69 @@
-//! Transcendental functions for kernels: **stand-in** for the CLIF math
-//! library (written on the `math` branch), with the same API.
+//! Vectorised transcendental functions, emitted inline as CLIF.
 //!
-//! Every function here is a per-lane call of a Rust `extern "C"` shim that
-//! computes exactly what the reference interpreter computes (`f32::exp`,
-//! `1 / (1 + exp(-x))`, `f32::round`, `%`, ...): correct and slow. The real
-//! library replaces the calls by polynomial approximations in CLIF.
+//! [`emit`] writes `f(args)` at the builder's position for F32, F64, F32X4
+//! or F64X2 values. Common inputs run straight-line code; rare ones branch
+//! to a cold block: log and pow (denormal or non-positive bases, non-finite
+//! operands) recompute the vector with every special case, sin/cos of huge
+//! arguments and fmod with huge quotients or non-finite operands call Rust
+//! std per lane. Semantics follow the reference interpreter (Rust std)
+//! including NaN, ±inf, ±0 and denormals; accuracy, algorithms and speed
+//! are in `docs/math.md`.
 //!
-//! Linking contract with the kernel compiler: [`libcall_symbols`] lists the
-//! shims; the compiler registers each with the `JITBuilder` and declares
-//! them, in this order, as the module's first imported functions, so the
-//! `k`-th symbol is `FuncId(k)`. [`emit`] refers to it as the user external
-//! name `u0:k`.
+//! The JIT [`harness`] shows a complete use: a loop over arrays that calls
+//! [`emit`] once for the vector body and once for the scalar tail.
+//!
+//! Layout: `ops` (typed CLIF helpers), one file per function family
+//! (`exp`, `log`, `hyper`, `trig`, `pow`, `rounding`, `erf`), `coeffs`
+//! (minimax tables from `remez.py`), `libcalls` (the scalar fallbacks) and
+//! `harness` (a JIT driver for tests and benchmarks).
 
-use cranelift_codegen::ir::{
-    types, AbiParam, ExtFuncData, ExternalName, FuncRef, InstBuilder, Signature, Type,
-    UserExternalName, Value,
-};
+mod coeffs;
+mod erf;
+mod exp;
+pub mod harness;
+mod hyper;
+mod libcalls;
+mod log;
+mod ops;
+mod pow;
+mod rounding;
+mod trig;
+
+use cranelift_codegen::ir::Value;
 use cranelift_frontend::FunctionBuilder;
+use ops::Ctx;
 
-/// The functions the math library provides, each for f32 and f64, scalar
-/// or vector (F32X4, F64X2).
+/// Functions emitted inline as CLIF.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MathFn {
+    /// e^x.
     Exp,
+    /// Natural logarithm.
     Log,
+    /// ln(1 + x), accurate near 0.
     Log1p,
+    /// e^x - 1, accurate near 0.
     Expm1,
+    /// Hyperbolic tangent.
     Tanh,
-    /// `1 / (1 + exp(-x))`.
+    /// 1 / (1 + e^-x).
     Logistic,
+    /// Sine (radians).
     Sin,
+    /// Cosine (radians).
     Cos,
-    /// `pow(x, y)` (two arguments).
+    /// x^y with the C99 `pow` special cases (two arguments).
     Pow,
     /// Round half away from zero.
     Round,
-    /// fmod (two arguments): the sign of the dividend.
+    /// fmod: remainder with the sign of the dividend (two arguments).
     Rem,
+    /// Error function.
     Erf,
 }
 
 impl MathFn {
-    /// Every function, in the order of [`libcall_symbols`] (two symbols
-    /// each: f32, then f64).
+    /// Every function, in declaration order.
     pub const ALL: [MathFn; 12] = [
         MathFn::Exp,
         MathFn::Log,
@@ -58,7 +79,7 @@ impl MathFn {
         MathFn::Erf,
     ];
 
-    /// Number of arguments.
+    /// Number of arguments: 2 for `Pow` and `Rem`, else 1.
     pub fn arity(self) -> usize {
         match self {
             MathFn::Pow | MathFn::Rem => 2,
@@ -74,143 +95,53 @@ impl MathFn {
             | MathFn::Erf => 1,
         }
     }
-
-    fn index(self) -> usize {
-        MathFn::ALL.iter().position(|&f| f == self).unwrap_or(0)
-    }
 }
 
-/// Emits `f(args)` for arguments of type F32, F64, F32X4 or F64X2 (all
-/// arguments of one type) and returns the result, of the same type.
+/// Emits `f(args)` at the builder's current position. The type comes from
+/// the arguments: F32, F64, F32X4 or F64X2 (all args the same type); the
+/// result has that type. Pow and Rem take two args.
 ///
-/// The stand-in calls the scalar shim once per lane.
+/// Log, Pow, Sin, Cos and Rem split the current block (a cold block and a
+/// merge block): afterwards the builder is positioned in the block that
+/// defines the result; blocks created here are sealed here. Constants are
+/// plain `f32const`/`splat`s, which Cranelift hoists out of rotated loops.
+///
+/// # Panics
+/// On a wrong number of arguments, mixed types or an unsupported type:
+/// these are bugs in the caller, not user errors.
 pub fn emit(b: &mut FunctionBuilder, f: MathFn, args: &[Value]) -> Value {
+    assert_eq!(args.len(), f.arity(), "math::emit: {f:?} takes {} argument(s)", f.arity());
     let ty = b.func.dfg.value_type(args[0]);
-    let lane = ty.lane_type();
-    let fref = shim_ref(b, f, lane);
-    if !ty.is_vector() {
-        let call = b.ins().call(fref, args);
-        return b.inst_results(call)[0];
+    for &a in &args[1..] {
+        assert_eq!(b.func.dfg.value_type(a), ty, "math::emit: {f:?} arguments differ in type");
     }
-    let mut out = args[0];
-    for l in 0..ty.lane_count() as u8 {
-        let lane_args: Vec<Value> = args.iter().map(|&a| b.ins().extractlane(a, l)).collect();
-        let call = b.ins().call(fref, &lane_args);
-        let r = b.inst_results(call)[0];
-        out = b.ins().insertlane(out, r, l);
+    let mut c = Ctx::new(b, ty);
+    let x = args[0];
+    match f {
+        MathFn::Exp => exp::exp(&mut c, x),
+        MathFn::Log => log::log(&mut c, x),
+        MathFn::Log1p => log::log1p(&mut c, x),
+        MathFn::Expm1 => exp::expm1(&mut c, x),
+        MathFn::Tanh => hyper::tanh(&mut c, x),
+        MathFn::Logistic => hyper::logistic(&mut c, x),
+        MathFn::Sin => trig::sin(&mut c, x),
+        MathFn::Cos => trig::cos(&mut c, x),
+        MathFn::Pow => pow::pow(&mut c, x, args[1]),
+        MathFn::Round => rounding::round(&mut c, x),
+        MathFn::Rem => rounding::rem(&mut c, x, args[1]),
+        MathFn::Erf => erf::erf(&mut c, x),
     }
-    out
 }
 
-/// The shims to register with the JIT (`JITBuilder::symbol`), in the order
-/// the compiler declares them (see the module docs).
+/// Symbols the emitted code may call (name, address), to register with
+/// `JITBuilder::symbol` before finalising; empty if none.
+///
+/// These are the fallbacks: `extern "C" fn(buf: *mut T, n: usize)` batch
+/// functions that apply Rust std `sin`, `cos` or `%` to the lanes in
+/// `buf`. The emitted code reaches them through its own `preserve_all`
+/// trampolines at absolute addresses (see `libcalls.rs`), so registering
+/// them is harmless but not required; the names are for callers that want
+/// to import them by name.
 pub fn libcall_symbols() -> Vec<(&'static str, *const u8)> {
-    vec![
-        ("gl_expf", gl_expf as *const u8),
-        ("gl_exp", gl_exp as *const u8),
-        ("gl_logf", gl_logf as *const u8),
-        ("gl_log", gl_log as *const u8),
-        ("gl_log1pf", gl_log1pf as *const u8),
-        ("gl_log1p", gl_log1p as *const u8),
-        ("gl_expm1f", gl_expm1f as *const u8),
-        ("gl_expm1", gl_expm1 as *const u8),
-        ("gl_tanhf", gl_tanhf as *const u8),
-        ("gl_tanh", gl_tanh as *const u8),
-        ("gl_logisticf", gl_logisticf as *const u8),
-        ("gl_logistic", gl_logistic as *const u8),
-        ("gl_sinf", gl_sinf as *const u8),
-        ("gl_sin", gl_sin as *const u8),
-        ("gl_cosf", gl_cosf as *const u8),
-        ("gl_cos", gl_cos as *const u8),
-        ("gl_powf", gl_powf as *const u8),
-        ("gl_pow", gl_pow as *const u8),
-        ("gl_roundf", gl_roundf as *const u8),
-        ("gl_round", gl_round as *const u8),
-        ("gl_fmodf", gl_fmodf as *const u8),
-        ("gl_fmod", gl_fmod as *const u8),
-        ("gl_erff", gl_erff as *const u8),
-        ("gl_erf", gl_erf as *const u8),
-    ]
-}
-
-/// The function reference of the shim of `f` for `lane` (F32 or F64),
-/// imported into the function once.
-fn shim_ref(b: &mut FunctionBuilder, f: MathFn, lane: Type) -> FuncRef {
-    let index = (2 * f.index() + usize::from(lane == types::F64)) as u32;
-    let wanted = UserExternalName::new(0, index);
-    for (fref, data) in b.func.dfg.ext_funcs.iter() {
-        if let ExternalName::User(r) = data.name {
-            if b.func.params.user_named_funcs()[r] == wanted {
-                return fref;
-            }
-        }
-    }
-    let mut sig = Signature::new(b.func.signature.call_conv);
-    for _ in 0..f.arity() {
-        sig.params.push(AbiParam::new(lane));
-    }
-    sig.returns.push(AbiParam::new(lane));
-    let signature = b.import_signature(sig);
-    let name = ExternalName::User(b.func.declare_imported_user_function(wanted));
-    b.import_function(ExtFuncData { name, signature, colocated: false, patchable: false })
-}
-
-macro_rules! shim1 {
-    ($name:ident, $t:ty, |$x:ident| $e:expr) => {
-        extern "C" fn $name($x: $t) -> $t {
-            $e
-        }
-    };
-}
-
-shim1!(gl_expf, f32, |x| x.exp());
-shim1!(gl_exp, f64, |x| x.exp());
-shim1!(gl_logf, f32, |x| x.ln());
-shim1!(gl_log, f64, |x| x.ln());
-shim1!(gl_log1pf, f32, |x| x.ln_1p());
-shim1!(gl_log1p, f64, |x| x.ln_1p());
-shim1!(gl_expm1f, f32, |x| x.exp_m1());
-shim1!(gl_expm1, f64, |x| x.exp_m1());
-shim1!(gl_tanhf, f32, |x| x.tanh());
-shim1!(gl_tanh, f64, |x| x.tanh());
-shim1!(gl_logisticf, f32, |x| 1.0 / (1.0 + (-x).exp()));
-shim1!(gl_logistic, f64, |x| 1.0 / (1.0 + (-x).exp()));
-shim1!(gl_sinf, f32, |x| x.sin());
-shim1!(gl_sin, f64, |x| x.sin());
-shim1!(gl_cosf, f32, |x| x.cos());
-shim1!(gl_cos, f64, |x| x.cos());
-shim1!(gl_roundf, f32, |x| x.round());
-shim1!(gl_round, f64, |x| x.round());
-shim1!(gl_erff, f32, |x| erf(f64::from(x)) as f32);
-shim1!(gl_erf, f64, |x| erf(x));
-
-extern "C" fn gl_powf(x: f32, y: f32) -> f32 {
-    x.powf(y)
-}
-
-extern "C" fn gl_pow(x: f64, y: f64) -> f64 {
-    x.powf(y)
-}
-
-extern "C" fn gl_fmodf(x: f32, y: f32) -> f32 {
-    x % y
-}
-
-extern "C" fn gl_fmod(x: f64, y: f64) -> f64 {
-    x % y
-}
-
-/// erf(x) (the IR has no erf op yet; Rust's std has none on stable):
-/// Abramowitz & Stegun 7.1.26, absolute error below 1.5e-7.
-fn erf(x: f64) -> f64 {
-    if x.is_nan() {
-        return x;
-    }
-    let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
-    let poly = t
-        * (0.254_829_592
-            + t * (-0.284_496_736
-                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
-    let y = 1.0 - poly * (-x * x).exp();
-    y.copysign(x)
+    libcalls::all().into_iter().map(|s| (s.name, s.addr)).collect()
 }
