@@ -67,6 +67,8 @@ pub mod cli;
 mod custom;
 pub mod error;
 mod jit;
+pub mod loss;
+pub mod nn;
 mod ops;
 pub mod optim;
 mod params;
