@@ -72,6 +72,7 @@ pub mod nn;
 mod ops;
 pub mod optim;
 mod params;
+pub mod relax;
 mod trace;
 mod transforms;
 

@@ -3,6 +3,7 @@
 
 use gradlift_ir::Type;
 
+use crate::ops::{Arg, Operand};
 use crate::trace::{emit, Var};
 
 /// Checks the types of `inputs` inside the current trace. On failure
@@ -27,5 +28,31 @@ pub(crate) fn validate(
         Err(out)
     } else {
         Ok(())
+    }
+}
+
+/// Records the error `msg` for op `op` at the user's line and returns the
+/// poisoned value.
+#[track_caller]
+pub(crate) fn fail(op: &'static str, inputs: &[Var], msg: String) -> Var {
+    emit(op, inputs, |cx, _| Err(cx.error(msg)))
+}
+
+/// An operand as a traced value: a `Var` as is, a Rust scalar as a
+/// constant of `like`'s dtype (weakly typed).
+#[track_caller]
+pub(crate) fn operand_var(o: impl Operand, like: Var) -> Var {
+    match o.to_arg() {
+        Arg::Var(v) => v,
+        Arg::Scalar(s) => like.scalar_like(s),
+    }
+}
+
+/// The scalar value of an operand that is a Rust number, if it is one.
+pub(crate) fn operand_number(o: impl Operand) -> Option<f64> {
+    match o.to_arg() {
+        Arg::Scalar(crate::Scalar::Float(v)) => Some(v),
+        Arg::Scalar(crate::Scalar::Int(i)) => Some(i as f64),
+        _ => None,
     }
 }

@@ -53,6 +53,6 @@ mod linear;
 pub use activation::{
     gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softplus, tanh, Activation,
 };
-pub(crate) use check::validate;
+pub(crate) use check::{fail, operand_number, operand_var, validate};
 pub use init::{Fans, Init, Key};
 pub use linear::{Linear, Mlp};
