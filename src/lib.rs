@@ -67,9 +67,12 @@ pub mod cli;
 mod custom;
 pub mod error;
 mod jit;
+pub mod loss;
+pub mod nn;
 mod ops;
 pub mod optim;
 mod params;
+pub mod relax;
 mod trace;
 mod transforms;
 

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use gradlift_ir::npy::{read_npz, write_npz};
-use gradlift_ir::Tensor;
+use gradlift_ir::{DType, Tensor, Type};
 
 use crate::error::Error;
 
@@ -106,5 +106,46 @@ impl Params {
     /// (name, tensor) pairs in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Tensor)> {
         self.names.iter().map(String::as_str).zip(&self.tensors)
+    }
+
+    /// The same parameters converted to `dtype` (e.g. PyTorch's f32
+    /// weights to f64 for a fit).
+    pub fn cast(&self, dtype: DType) -> Params {
+        Params {
+            names: self.names.clone(),
+            tensors: self.tensors.iter().map(|t| t.cast(dtype)).collect(),
+        }
+    }
+
+    /// The tensors' types, in order (the argument types of a function of
+    /// these parameters).
+    pub fn types(&self) -> Vec<Type> {
+        self.tensors.iter().map(Tensor::ty).collect()
+    }
+
+    /// Checks that the set holds exactly the `expected` names, in that
+    /// order, with those types (say, after loading weights for a model).
+    /// The error names the first parameter that differs.
+    pub fn check(&self, expected: &[(&str, Type)]) -> Result<(), Error> {
+        let fail = |msg: String| Err(Error::Signature { func: "params".into(), msg });
+        for (i, (name, ty)) in expected.iter().enumerate() {
+            match (self.names.get(i), self.tensors.get(i)) {
+                (Some(n), Some(t)) if n == name && t.ty() == *ty => {}
+                (Some(n), Some(t)) if n == name => {
+                    return fail(format!("parameter {name:?} is {}, expected {ty}", t.ty()))
+                }
+                (Some(n), _) => {
+                    return fail(format!("parameter {i} is {n:?}, expected {name:?} ({ty})"))
+                }
+                _ => return fail(format!("parameter {name:?} ({ty}) is missing")),
+            }
+        }
+        if let Some(extra) = self.names.get(expected.len()) {
+            return fail(format!(
+                "unexpected parameter {extra:?} (expected {} parameters)",
+                expected.len()
+            ));
+        }
+        Ok(())
     }
 }
