@@ -123,11 +123,29 @@ fn gradients_vanish_and_spike_when_the_rate_is_too_large() {
 /// code generation ("the result of `reduce_sum` is used inside the kernel
 /// body"). The interpreter evaluates both.
 #[test]
-#[ignore = "gradlift-compiler fusion bug; remove the ignore once it is fixed"]
 fn native_code_compiles_gradients_of_products_of_reductions() {
     let ms = Tensor::rand_normal(1, [1, 5], 0.0, 1.0, DType::F64).unwrap();
     let mb = Tensor::rand_normal(2, [1, 7], 0.0, 1.0, DType::F64).unwrap();
     let a = Tensor::rand_normal(3, [3], 0.0, 1.0, DType::F64).unwrap();
+    let product = |ms: Var, mb: Var, a: Var| {
+        let c = a.expand_dims(1);
+        ((ms - c).exp().sum(&[1]) * (mb - c).exp().sum(&[1])).sum_all()
+    };
+    let square =
+        |ms: Var, _mb: Var, a: Var| (ms - a.expand_dims(1)).sigmoid().sum(&[1]).square().sum_all();
+    let g = |ms: Var, mb: Var, a: Var| {
+        (grad(product, &[2])(&[ms, mb, a])[0], grad(square, &[2])(&[ms, mb, a])[0])
+    };
+    both(g, &[&ms, &mb, &a]);
+}
+
+/// The same gradients at sizes past the small-kernel limit, so loop and
+/// reduction kernels (not op-by-op small kernels) carry them.
+#[test]
+fn native_code_compiles_large_gradients_of_products_of_reductions() {
+    let ms = Tensor::rand_normal(1, [1, 500], 0.0, 1.0, DType::F64).unwrap();
+    let mb = Tensor::rand_normal(2, [1, 700], 0.0, 1.0, DType::F64).unwrap();
+    let a = Tensor::rand_normal(3, [30], 0.0, 1.0, DType::F64).unwrap();
     let product = |ms: Var, mb: Var, a: Var| {
         let c = a.expand_dims(1);
         ((ms - c).exp().sum(&[1]) * (mb - c).exp().sum(&[1])).sum_all()

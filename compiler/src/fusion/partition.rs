@@ -241,6 +241,26 @@ impl<'f> Partition<'f> {
             && !self.reaches(b, &inside, &self.kernels[a].roots)
     }
 
+    /// Does either kernel read an output of the other directly?
+    fn direct_edge(&self, a: usize, b: usize) -> bool {
+        let reads = |x: usize, y: usize| {
+            self.kernels[x].members.iter().any(|&m| {
+                self.f.args(Value::from_index(m as usize)).iter().any(|o| {
+                    let o = o.index() as u32;
+                    self.kernels[y].roots.contains(&o) && !self.kernels[x].members.contains(&o)
+                })
+            })
+        };
+        reads(a, b) || reads(b, a)
+    }
+
+    /// Can loop or reduction kernels `a` and `b` become one loop nest?
+    /// Independent, and neither consumes the other's outputs (a reduction
+    /// result cannot feed the same loop nest).
+    fn siblings(&self, a: usize, b: usize) -> bool {
+        self.same_space(a, b) && !self.direct_edge(a, b) && self.independent(a, b)
+    }
+
     fn same_space(&self, a: usize, b: usize) -> bool {
         let (ka, kb) = (&self.kernels[a], &self.kernels[b]);
         ka.space == kb.space && ka.axes == kb.axes
@@ -381,10 +401,7 @@ impl<'f> Partition<'f> {
                 continue;
             }
             for &b in live[i + 1..].iter().take(HORIZONTAL_WINDOW) {
-                if self.kernels[b].merged_into.is_some() || !self.same_space(a, b) {
-                    continue;
-                }
-                if self.independent(a, b) {
+                if self.kernels[b].merged_into.is_none() && self.siblings(a, b) {
                     self.merge(a, b);
                 }
             }
@@ -455,7 +472,7 @@ impl<'f> Partition<'f> {
                 // a path may run from one member of a group to another).
                 let first = ks[0];
                 for &k in &ks[1..] {
-                    if self.same_space(first, k) && self.independent(first, k) {
+                    if self.siblings(first, k) {
                         self.merge(first, k);
                     }
                 }
