@@ -35,9 +35,35 @@ pub fn soft_significance(a: Var, m_s: Var, m_b: Var) -> Var {
     s / b.sqrt()
 }
 
-/// The loss: `−Z(a)`; `p = [a]`, `d = [m_s, m_b]`.
+/// The loss `−Z(a)` on labelled events: `p = [a]`, `d = [m, signal]`
+/// with all masses in `m` and `signal` 1 for signal events, 0 for
+/// background (see [`events`]). The same function as [`loss_two_samples`]
+/// written with one sigmoid over all events: the gradient of the
+/// two-sample form does not compile yet (kernel fusion reports "fusion
+/// produced a cycle between steps"), this one does.
 pub fn loss(p: &[Var], d: &[Var]) -> Var {
+    let (a, m, signal) = (p[0], d[0], d[1]);
+    let pass = ((m - a) * K).sigmoid();
+    let s = (pass * signal).sum_all();
+    let b = (pass * (1.0 - signal)).sum_all();
+    -(s / b.sqrt())
+}
+
+/// The loss as the tutorial writes it, on the two samples: `p = [a]`,
+/// `d = [m_s, m_b]`. Its gradient runs on the interpreter backend only
+/// (see [`loss`]).
+pub fn loss_two_samples(p: &[Var], d: &[Var]) -> Var {
     -soft_significance(p[0], d[0], d[1])
+}
+
+/// All events with a label: `[m f32[500 + 10000], signal f32[..]]`
+/// (signal first, then background; `signal` is 1 or 0).
+pub fn events(m_s: &Tensor, m_b: &Tensor) -> Result<[Tensor; 2]> {
+    let mut m = m_s.to_vec::<f32>()?;
+    m.extend(m_b.to_vec::<f32>()?);
+    let signal: Vec<f32> = (0..m.len()).map(|i| if i < m_s.len() { 1.0 } else { 0.0 }).collect();
+    let n = m.len();
+    Ok([Tensor::from_vec([n], m)?, Tensor::from_vec([n], signal)?])
 }
 
 /// The starting parameters: `a = 500` (an f32 scalar).
