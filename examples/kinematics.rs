@@ -50,7 +50,7 @@ fn main() -> Result<()> {
         out[0].item::<f32>()?,
         pair(&out[1].to_vec::<f32>()?)
     );
-    let params = Params::new().with("v0", v0_zero.clone())?;
+    let params = Params::new().with("v0", v0_zero)?;
     let mut tr = Trainer::new(kin::loss_v0, params, Sgd::new(0.1))?;
     for step in 0..10 {
         let loss = tr.step(&v0_data)?;

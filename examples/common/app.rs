@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use gradlift::optim::Trainer;
 use gradlift::{jit, Params, Tensor, Var};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 
 /// Options shared by the tutorial examples.
 #[derive(Clone, Debug)]
@@ -61,9 +61,12 @@ impl Args {
             return ProgressBar::hidden();
         }
         let style = ProgressStyle::with_template(
-            "{prefix:>22} [{bar:32.cyan/blue}] {pos:>6}/{len:6} {per_sec:>14} eta {eta:>3}  {msg}",
+            "{prefix:>22} [{bar:32.cyan/blue}] {pos:>6}/{len:6} {rate:>14} eta {eta:>3}  {msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0} steps/s", s.per_sec());
+        })
         .progress_chars("=> ");
         let bar = ProgressBar::new(len).with_style(style).with_prefix(what.to_string());
         bar.enable_steady_tick(Duration::from_millis(100));
@@ -79,7 +82,7 @@ fn fail(usage: &str, msg: &str) -> ! {
 /// Updates a progress bar every `every` steps with the current loss (so
 /// formatting does not slow a fast loop).
 pub fn tick(bar: &ProgressBar, step: usize, every: usize, loss: f64) {
-    if step % every == 0 {
+    if step.is_multiple_of(every) {
         bar.set_position(step as u64);
         if !bar.is_hidden() {
             bar.set_message(format!("loss {loss:.4e}"));
@@ -87,7 +90,7 @@ pub fn tick(bar: &ProgressBar, step: usize, every: usize, loss: f64) {
     }
 }
 
-/// `[x, y]` with 5 significant digits, e.g. `(5.0000, -9.8000)`.
+/// `[x, y]` with 5 decimals, e.g. `(5.00000, -9.80000)`.
 pub fn pair(v: &[f32]) -> String {
     let parts: Vec<String> = v.iter().map(|x| format!("{x:.5}")).collect();
     format!("({})", parts.join(", "))
