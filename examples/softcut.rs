@@ -51,13 +51,9 @@ fn main() -> Result<()> {
 
     // (2) Adam on the soft significance.
     println!("\n(2) Adam lr {LR}, {STEPS} steps from a = {A0}, maximising the soft s/√b (k = {K})");
-    println!(
-        "    (one array of labelled events: Σ_signal σ / √Σ_background σ; see common/softcut.rs)"
-    );
-    let mut tr = Trainer::new(sc::loss, sc::params()?, Adam::new(LR))?;
+    let mut tr = Trainer::new(sc::loss_two_samples, sc::params()?, Adam::new(LR))?;
     let bar = args.progress(STEPS as u64, "Adam lr 1");
-    let [m, signal] = sc::events(&m_s, &m_b)?;
-    let data = [&m, &signal];
+    let data = [&m_s, &m_b];
     let mut path = vec![A0 as f64];
     let mut zs = Vec::with_capacity(STEPS);
     let start = Instant::now();
@@ -75,7 +71,7 @@ fn main() -> Result<()> {
     let train_s = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
     let cut = path[STEPS];
-    let z_final = -eval_loss(sc::loss, tr.params(), &data)?;
+    let z_final = -eval_loss(sc::loss_two_samples, tr.params(), &data)?;
     let (soft64, hard64) = sc::significance_f64(cut, &m_s, &m_b);
     println!("    step {STEPS:>4}: a = {cut:>9.4}  soft s/√b = {z_final:.4}");
     println!("cut = {cut:.4}");

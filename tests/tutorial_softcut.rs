@@ -113,14 +113,13 @@ fn labelled_and_two_sample_adam_paths_agree() {
     assert!(a.item::<f32>().unwrap() > 600.0);
 }
 
-/// gradlift bug: the gradient of `Σσ(k(m_s−a)) / √Σσ(k(m_b−a))` (two
-/// reductions over different inputs combined by a product) fails to
-/// compile: fusion merges each forward reduction with the backward
-/// reduction over the same input, and the value-level dependency check
-/// misses the kernel-level cycle through the scalar kernel that computes
-/// both cotangents. Remove the `ignore` when it is fixed.
+/// Regression test: the gradient of `Σσ(k(m_s−a)) / √Σσ(k(m_b−a))` (two
+/// reductions over different inputs combined by a product) once failed to
+/// compile: fusion merged each forward reduction with the backward
+/// reduction over the same input, and a value-level dependency check
+/// missed the kernel-level cycle through the scalar kernel computing both
+/// cotangents. Fusion now walks kernels as units.
 #[test]
-#[ignore = "gradlift bug: fusion produced a cycle between steps (two-sample soft cut gradient)"]
 fn two_sample_soft_cut_gradient_compiles() {
     let [m_s, m_b] = sc::data().unwrap();
     let (l, g) = loss_and_grad(sc::loss_two_samples, Backend::Jit, 1000.0, [&m_s, &m_b]);

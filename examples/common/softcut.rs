@@ -38,9 +38,7 @@ pub fn soft_significance(a: Var, m_s: Var, m_b: Var) -> Var {
 /// The loss `−Z(a)` on labelled events: `p = [a]`, `d = [m, signal]`
 /// with all masses in `m` and `signal` 1 for signal events, 0 for
 /// background (see [`events`]). The same function as [`loss_two_samples`]
-/// written with one sigmoid over all events: the gradient of the
-/// two-sample form does not compile yet (kernel fusion reports "fusion
-/// produced a cycle between steps"), this one does.
+/// written with one sigmoid over all events (a test checks they agree).
 pub fn loss(p: &[Var], d: &[Var]) -> Var {
     let (a, m, signal) = (p[0], d[0], d[1]);
     let pass = ((m - a) * K).sigmoid();
@@ -50,8 +48,7 @@ pub fn loss(p: &[Var], d: &[Var]) -> Var {
 }
 
 /// The loss as the tutorial writes it, on the two samples: `p = [a]`,
-/// `d = [m_s, m_b]`. Its gradient runs on the interpreter backend only
-/// (see [`loss`]).
+/// `d = [m_s, m_b]` (what the example trains).
 pub fn loss_two_samples(p: &[Var], d: &[Var]) -> Var {
     -soft_significance(p[0], d[0], d[1])
 }
