@@ -253,6 +253,69 @@ fn w4(rows: &mut Vec<Row>) {
     });
 }
 
+// ------------------------------------------------------------ W5
+fn w5(rows: &mut Vec<Row>) {
+    use gradlift::nn::{Activation, Mlp};
+    let mlp = Mlp::new(&[784, 512, 512, 10]).activation(Activation::Relu);
+    for batch in [256usize, 4096] {
+        let x = Tensor::rand_normal(5, [batch, 784], 0.0, 1.0, DType::F32).unwrap();
+        let labels: Vec<i32> = (0..batch).map(|i| ((i * 7 + 3) % 10) as i32).collect();
+        let y = Tensor::from_slice([batch], &labels).unwrap();
+        let m = mlp.clone();
+        let loss = move |p: &[Var], d: &[Var]| {
+            gradlift::loss::softmax_cross_entropy(m.forward(p, d[0]), d[1])
+        };
+        let mut tr = Trainer::new(loss, mlp.init(55).unwrap(), Adam::new(1e-3)).unwrap();
+        let t0 = Instant::now();
+        tr.step(&[&x, &y]).unwrap();
+        let first = t0.elapsed().as_secs_f64();
+        let reps = if quick() { 5 } else { 11 };
+        let step = time_calls(
+            || {
+                tr.step(&[&x, &y]).unwrap();
+            },
+            reps,
+        );
+        let m2 = mlp.clone();
+        let fwd = jit(move |args: &[Var]| {
+            vec![gradlift::loss::softmax_cross_entropy(m2.forward(&args[..6], args[6]), args[7])]
+        });
+        let params = mlp.init(55).unwrap();
+        let mut refs: Vec<&Tensor> = params.tensors().iter().collect();
+        refs.push(&x);
+        refs.push(&y);
+        let c = fwd.compiled(&refs).unwrap();
+        let mut out = c.executable.new_results();
+        let mut args: Vec<gradlift::Arg<'_>> = refs.iter().map(|t| gradlift::Arg::Ref(t)).collect();
+        let tf = time_calls(|| c.executable.run(&mut args, &mut out).unwrap(), reps);
+        let flops = 2.0 * batch as f64 * (784.0 * 512.0 + 512.0 * 512.0 + 512.0 * 10.0);
+        rows.push(Row {
+            workload: "w5",
+            variant: format!("Trainer step b{batch}"),
+            metric: "step_ms",
+            value: step * 1e3,
+            unit: "ms",
+            note: format!(
+                "fwd {:.3} ms; step/fwd {:.2}; step {:.0} GFLOP/s; first step {:.1} ms",
+                tf * 1e3,
+                step / tf,
+                3.0 * flops / step / 1e9,
+                first * 1e3
+            ),
+        });
+        if batch == 256 {
+            rows.push(Row {
+                workload: "w7",
+                variant: "first step (trace + compile + run) w5 b256".into(),
+                metric: "compile_overhead_ms",
+                value: (first - step) * 1e3,
+                unit: "ms",
+                note: String::new(),
+            });
+        }
+    }
+}
+
 // ------------------------------------------------------------ W6
 fn w6(rows: &mut Vec<Row>) {
     let n = 1usize << 20;
@@ -372,7 +435,7 @@ type Task = (&'static str, fn(&mut Vec<Row>));
 fn main() {
     // criterion passes --bench; a filter argument selects nothing here.
     let mut rows = Vec::new();
-    let tasks: [Task; 5] = [("w1", w1), ("w2", w2), ("w3", w3), ("w4", w4), ("w6", w6)];
+    let tasks: [Task; 6] = [("w1", w1), ("w2", w2), ("w3", w3), ("w4", w4), ("w5", w5), ("w6", w6)];
     for (key, f) in tasks {
         if selected(key) || (key == "w1" && selected("w1b")) {
             eprintln!("gradlift {key} ...");
