@@ -651,3 +651,73 @@ fn high_rank_views_and_reductions() {
     bodies.push(b.finish(&[s, m, x]));
     check_all(&bodies, Values::Special, 3, 20);
 }
+
+/// Long bodies: a map iterated `steps` times and its reverse sweep, so that
+/// values (floats and comparison masks) defined early are used at the very
+/// end. 300 steps take the long-body paths of the emitter (two packets per
+/// vector iteration, long-lived values in stack slots); 2500 steps also the
+/// single-pass register allocator. Only IEEE basic operations: the JIT must
+/// match the interpreter bit for bit.
+#[test]
+fn long_chains_with_long_lived_values() {
+    use gradlift_compiler::codegen::run_kernel;
+    use gradlift_ir::interp::eval_function;
+    let mut bodies = Vec::new();
+    for steps in [300usize, 2500] {
+        for dt in [DType::F32, DType::F64] {
+            for n in [1usize, 7, 8, 9, 1003] {
+                let mut b = Body::new(&format!("chain_{steps}_{dt}_{n}"));
+                let x0 = b.param(dt, &[n]);
+                let splat = |b: &mut Body, v: f64| {
+                    let s = b.scalar(dt, v);
+                    b.broadcast(s, &[], &[n])
+                };
+                let (r, one, half, two, damp) = (
+                    splat(&mut b, 3.7),
+                    splat(&mut b, 1.0),
+                    splat(&mut b, 0.5),
+                    splat(&mut b, 2.0),
+                    splat(&mut b, 0.27),
+                );
+                let mut xs = vec![x0];
+                let mut masks = Vec::new();
+                for _ in 0..steps {
+                    let x = *xs.last().unwrap();
+                    masks.push(b.compare(CompareOp::Gt, x, half));
+                    let a = b.binary(BinaryOp::Mul, r, x);
+                    let c = b.binary(BinaryOp::Sub, one, x);
+                    xs.push(b.binary(BinaryOp::Mul, a, c));
+                }
+                let mut g = one;
+                for k in (0..steps).rev() {
+                    let t = b.binary(BinaryOp::Mul, two, xs[k]);
+                    let u = b.binary(BinaryOp::Sub, one, t);
+                    let f = b.binary(BinaryOp::Mul, u, damp);
+                    let gf = b.binary(BinaryOp::Mul, g, f);
+                    let ng = b.unary(UnaryOp::Neg, gf);
+                    g = b.select(masks[k], gf, ng);
+                }
+                let last = *xs.last().unwrap();
+                bodies.push((b.finish(&[last, g]), dt, n));
+            }
+        }
+    }
+    let refs: Vec<&Function> = bodies.iter().map(|(f, _, _)| f).collect();
+    let kernels = compile(&refs);
+    for (k, (body, dt, n)) in kernels.iter().zip(&bodies) {
+        let x = Tensor::rand_uniform(*n as u64, [*n], 0.01, 0.99, *dt).unwrap();
+        let want = eval_function(body, std::slice::from_ref(&x)).unwrap();
+        let got = run_kernel(k, body, std::slice::from_ref(&x)).unwrap();
+        for (g, w) in got.iter().zip(&want) {
+            let bits = |t: &Tensor| -> Vec<u64> {
+                match dt {
+                    DType::F32 => {
+                        t.as_slice::<f32>().unwrap().iter().map(|v| v.to_bits() as u64).collect()
+                    }
+                    _ => t.as_slice::<f64>().unwrap().iter().map(|v| v.to_bits()).collect(),
+                }
+            };
+            assert_eq!(bits(g), bits(w), "@{}", body.name());
+        }
+    }
+}

@@ -3,6 +3,7 @@
 
 use std::sync::Mutex;
 
+use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::default_libcall_names;
@@ -10,24 +11,49 @@ use cranelift_module::default_libcall_names;
 use super::math;
 use crate::error::CompileError;
 
-/// A JIT module for the host CPU: `opt_level=speed`, absolute addresses,
-/// every libm fallback and math-library symbol registered (so finalizing
-/// never meets an unresolved symbol).
-pub(crate) fn new_module() -> Result<JITModule, CompileError> {
+/// Cranelift's two register allocators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RegAlloc {
+    /// Range splitting: the better code, and the default.
+    Backtracking,
+    /// One pass: several times faster to compile very large functions,
+    /// whose backtracking allocation grows faster than linearly.
+    SinglePass,
+}
+
+/// The host ISA with gradlift's settings: `opt_level=speed`, absolute
+/// addresses, inline stack probes, and the given register allocator.
+pub(crate) fn host_isa(ra: RegAlloc) -> Result<OwnedTargetIsa, CompileError> {
     let err = |msg: String| CompileError::codegen("(module)", msg);
     let mut flags = settings::builder();
+    let ra = match ra {
+        RegAlloc::Backtracking => "backtracking",
+        RegAlloc::SinglePass => "single_pass",
+    };
     for (k, v) in [
         ("opt_level", "speed"),
         ("is_pic", "false"),
         ("use_colocated_libcalls", "false"),
-        ("enable_probestack", "false"),
+        // Kernels of long bodies can have frames of many pages (spilled
+        // values): probe them inline so that running out of stack hits the
+        // guard page instead of skipping it.
+        ("enable_probestack", "true"),
+        ("probestack_strategy", "inline"),
+        ("regalloc_algorithm", ra),
     ] {
         flags.set(k, v).map_err(|e| err(format!("setting {k}={v}: {e}")))?;
     }
-    let isa = cranelift_native::builder()
+    cranelift_native::builder()
         .map_err(|e| err(format!("host CPU not supported by Cranelift: {e}")))?
         .finish(settings::Flags::new(flags))
-        .map_err(|e| err(format!("building the target ISA: {e}")))?;
+        .map_err(|e| err(format!("building the target ISA: {e}")))
+}
+
+/// A JIT module for the host CPU: `opt_level=speed`, absolute addresses,
+/// every libm fallback and math-library symbol registered (so finalizing
+/// never meets an unresolved symbol).
+pub(crate) fn new_module() -> Result<JITModule, CompileError> {
+    let isa = host_isa(RegAlloc::Backtracking)?;
     let mut jb = JITBuilder::with_isa(isa, default_libcall_names());
     for (name, ptr) in libm_fallbacks() {
         jb.symbol(name, ptr);

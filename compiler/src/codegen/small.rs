@@ -519,7 +519,7 @@ pub(crate) fn build_small_function(
                 scratch: Vec::new(),
                 data: pt.data.iter().map(|d| data[d]).collect(),
             };
-            let g = Gen { k: &pt.k, p: &pt.p, ptrs, failure: Default::default() };
+            let g = Gen::new(&pt.k, &pt.p, ptrs);
             g.inline_body(&mut b);
             if failure.is_none() {
                 failure = g.failure.into_inner();

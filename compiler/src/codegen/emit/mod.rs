@@ -12,9 +12,13 @@
 use std::cell::RefCell;
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, Block, BlockArg, InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::{
+    types, Block, BlockArg, InstBuilder, MemFlagsData, StackSlot, StackSlotData, StackSlotKind,
+    Type, Value,
+};
 use cranelift_frontend::FunctionBuilder;
-use gradlift_ir::DType;
+use gradlift_ir::{BinaryOp, DType, UnaryOp};
+use smallvec::SmallVec;
 
 use super::analysis::{ENode, ExprId, Kernel, Src};
 use super::index::LinId;
@@ -37,6 +41,48 @@ pub(crate) struct Ptrs {
     pub data: Vec<Value>,
 }
 
+/// In kernels of at least this many expressions, the innermost loop keeps
+/// a value whose last use is [`SPILL_DISTANCE`] or more expressions after
+/// its definition in an explicit stack slot (stored once, reloaded at each
+/// use). Such values would be spilled by the register allocator anyway (16
+/// xmm registers); doing it here keeps every live range short, which keeps
+/// Cranelift's backtracking allocator fast: on a 1000-step unrolled chain
+/// and its gradient (thousands of values live across the backward pass) it
+/// otherwise takes over 10x longer than the rest of compilation.
+const SPILL_MIN_EXPRS: usize = 512;
+const SPILL_DISTANCE: usize = 48;
+
+/// The varying operand of `e` when `e` is cheap to recompute from it: an
+/// add, subtract, multiply, min, max, negation, absolute value or
+/// comparison whose other operands do not depend on any loop variable.
+fn remat_source(k: &Kernel, e: usize) -> Option<usize> {
+    let cheap = match &k.exprs[e] {
+        ENode::Binary { op, .. } => {
+            matches!(
+                op,
+                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Max | BinaryOp::Min
+            )
+        }
+        ENode::Unary { op, .. } => matches!(op, UnaryOp::Neg | UnaryOp::Abs),
+        ENode::Compare { .. } => true,
+        _ => false,
+    };
+    if !cheap {
+        return None;
+    }
+    let mut varying = k.exprs[e].args().into_iter().filter(|&a| k.deps[a as usize] != 0);
+    let x = varying.next()?;
+    varying.next().is_none().then_some(x as usize)
+}
+
+/// A value kept in a stack slot: its parts at 16-byte steps.
+#[derive(Clone)]
+struct Spilled {
+    slot: usize,
+    types: SmallVec<[Type; 2]>,
+    vector: bool,
+}
+
 /// What is known at a point of the loop nest.
 #[derive(Clone)]
 struct Env {
@@ -47,6 +93,19 @@ struct Env {
     vec: Option<u32>,
     scalars: Vec<Option<Value>>,
     packets: Vec<Option<Pk>>,
+    /// Whether values computed here may go to stack slots (innermost
+    /// loops of long kernels), and the slots of those that did.
+    spilling: bool,
+    spilled: Vec<Option<Spilled>>,
+    /// Rematerialised expressions, computed at each use.
+    deferred: Vec<bool>,
+    /// Spilled values reloaded recently: the value, and the expression
+    /// being computed when it was reloaded (nearby uses share it).
+    reloaded: RefCell<Vec<Option<(Pk, usize)>>>,
+    /// The expression being computed.
+    pos: usize,
+    /// Which of the kernel's spill slots hold a live value here.
+    busy: Vec<bool>,
 }
 
 impl Env {
@@ -150,9 +209,78 @@ pub(crate) struct Gen<'a> {
     pub ptrs: Ptrs,
     /// The first internal inconsistency met (reported as an error).
     pub failure: RefCell<Option<String>>,
+    /// For each expression, whether it is spilled where computed in a
+    /// spilling env; `frees_at[e]`: the spilled expressions whose last use
+    /// is `e`.
+    spill: Vec<bool>,
+    /// Expressions recomputed at each use in spilling envs (see `new`).
+    remat: Vec<bool>,
+    frees_at: Vec<Vec<ExprId>>,
+    /// Where spilled values go: shared by the innermost loops, which run
+    /// one after the other.
+    spill_area: RefCell<SpillArea>,
 }
 
-impl Gen<'_> {
+/// Spill slots (size and offset, in bytes) in one stack slot.
+#[derive(Default)]
+struct SpillArea {
+    slot: Option<StackSlot>,
+    size: u32,
+    slots: Vec<(u32, u32)>,
+}
+
+impl<'a> Gen<'a> {
+    pub fn new(k: &'a Kernel, p: &'a Plan, ptrs: Ptrs) -> Self {
+        let n = k.exprs.len();
+        let mut last_use: Vec<usize> = (0..n).collect();
+        for (e, node) in k.exprs.iter().enumerate() {
+            for a in node.args() {
+                last_use[a as usize] = last_use[a as usize].max(e);
+            }
+        }
+        for out in &k.outputs {
+            // (Kernels with no iterations keep no expressions.)
+            if let Some(l) = last_use.get_mut(out.expr as usize) {
+                *l = n;
+            }
+        }
+        let long = n >= SPILL_MIN_EXPRS;
+        let far = |e: usize, last: usize| long && last - e >= SPILL_DISTANCE && last < n;
+        // A long-lived cheap op of one varying operand (the others
+        // constant) is recomputed at its uses from that operand, which is
+        // kept instead: `4 x` and `1 - x` need no slots of their own when
+        // `x` has one.
+        let mut remat = vec![false; n];
+        for e in 0..n {
+            if !far(e, last_use[e]) {
+                continue;
+            }
+            let Some(x) = remat_source(k, e) else { continue };
+            if remat[x] || last_use[x] == n {
+                continue;
+            }
+            remat[e] = true;
+            last_use[x] = last_use[x].max(last_use[e]);
+        }
+        let spill: Vec<bool> = (0..n).map(|e| !remat[e] && far(e, last_use[e])).collect();
+        let mut frees_at = vec![Vec::new(); n];
+        for e in 0..n {
+            if spill[e] {
+                frees_at[last_use[e]].push(e as ExprId);
+            }
+        }
+        Gen {
+            k,
+            p,
+            ptrs,
+            failure: Default::default(),
+            spill,
+            remat,
+            frees_at,
+            spill_area: Default::default(),
+        }
+    }
+
     fn fail(&self, msg: &str) {
         let mut f = self.failure.borrow_mut();
         if f.is_none() {
@@ -166,6 +294,70 @@ impl Gen<'_> {
             vec: None,
             scalars: vec![None; self.k.exprs.len()],
             packets: vec![None; self.k.exprs.len()],
+            spilling: false,
+            spilled: vec![None; self.k.exprs.len()],
+            deferred: vec![false; self.k.exprs.len()],
+            reloaded: RefCell::new(vec![None; self.k.exprs.len()]),
+            pos: 0,
+            busy: Vec::new(),
+        }
+    }
+
+    /// Stores `pk` (the value of `e`) in a free spill slot of `env`.
+    fn spill_value(&self, b: &mut FunctionBuilder, env: &mut Env, e: usize, pk: &Pk) {
+        let parts = pk.parts();
+        let size = 16 * parts.len() as u32;
+        let mut area = self.spill_area.borrow_mut();
+        env.busy.resize(area.slots.len(), false);
+        let free = (0..area.slots.len()).find(|&i| area.slots[i].0 == size && !env.busy[i]);
+        let i = free.unwrap_or_else(|| {
+            let at = area.size;
+            area.slots.push((size, at));
+            area.size += size;
+            env.busy.push(false);
+            area.slots.len() - 1
+        });
+        env.busy[i] = true;
+        let base = self.spill_base(b, &mut area);
+        let at = area.slots[i].1 as i32;
+        for (j, &v) in parts.iter().enumerate() {
+            b.ins().store(packet::data_flags(), v, base, at + 16 * j as i32);
+        }
+        let types = parts.iter().map(|&v| b.func.dfg.value_type(v)).collect();
+        env.spilled[e] = Some(Spilled { slot: i, types, vector: pk.is_vector() });
+    }
+
+    /// The address of the spill area (one stack slot, grown as slots are
+    /// added; Cranelift merges and hoists the address computations).
+    fn spill_base(&self, b: &mut FunctionBuilder, area: &mut SpillArea) -> Value {
+        let slot = match area.slot {
+            Some(slot) => slot,
+            None => {
+                let data = StackSlotData::new(StackSlotKind::ExplicitSlot, 0, 4);
+                let slot = b.create_sized_stack_slot(data);
+                area.slot = Some(slot);
+                slot
+            }
+        };
+        b.func.sized_stack_slots[slot].size = area.size;
+        b.ins().stack_addr(types::I64, slot, 0)
+    }
+
+    /// Reloads a spilled value.
+    fn reload(&self, b: &mut FunctionBuilder, s: &Spilled) -> Pk {
+        let mut area = self.spill_area.borrow_mut();
+        let base = self.spill_base(b, &mut area);
+        let at = area.slots[s.slot].1 as i32;
+        let vals: SmallVec<[Value; 2]> = s
+            .types
+            .iter()
+            .enumerate()
+            .map(|(j, &ty)| b.ins().load(ty, packet::data_flags(), base, at + 16 * j as i32))
+            .collect();
+        if s.vector {
+            Pk::V(vals)
+        } else {
+            Pk::S(vals[0])
         }
     }
 
@@ -339,12 +531,14 @@ impl Gen<'_> {
                 let mut ev = env.clone();
                 ev.vars[var as usize] = Some(i);
                 ev.vec = Some(var);
+                ev.spilling = true;
                 self.materialize(b, &mut ev);
                 self.store_elementwise(b, &ev);
                 close_loop(b, f, i, &[]);
                 let (f, i, _) = open_loop(b, vend, hi, 1, &[]);
                 let mut et = env;
                 et.vars[var as usize] = Some(i);
+                et.spilling = true;
                 self.materialize(b, &mut et);
                 self.store_elementwise(b, &et);
                 close_loop(b, f, i, &[]);
@@ -419,28 +613,79 @@ impl Gen<'_> {
     /// Computes every expression whose variables are all known at `env`
     /// and that it does not hold yet, in topological order.
     fn materialize(&self, b: &mut FunctionBuilder, env: &mut Env) {
-        let bound = env.bound();
         for e in 0..self.k.exprs.len() {
-            let d = self.k.deps[e];
-            if d & !bound != 0 {
-                continue;
+            self.materialize_one(b, env, e);
+        }
+    }
+
+    /// Computes expression `e` at `env` if its variables are known there
+    /// and `env` does not hold it yet.
+    fn materialize_one(&self, b: &mut FunctionBuilder, env: &mut Env, e: usize) {
+        let d = self.k.deps[e];
+        if d & !env.bound() != 0 {
+            return;
+        }
+        let vector = env.vec.is_some_and(|v| d & (1 << v) != 0);
+        if vector && env.packets[e].is_some() || !vector && env.scalars[e].is_some() {
+            return;
+        }
+        env.pos = e;
+        if env.spilling && self.remat[e] {
+            env.deferred[e] = true;
+            return;
+        }
+        let pk = self.compute(b, env, e as ExprId, vector);
+        if env.spilling {
+            for &x in &self.frees_at[e] {
+                if let Some(s) = env.spilled[x as usize].take() {
+                    env.busy[s.slot] = false;
+                }
             }
-            let vector = env.vec.is_some_and(|v| d & (1 << v) != 0);
-            if vector && env.packets[e].is_some() || !vector && env.scalars[e].is_some() {
-                continue;
+            if self.spill[e] {
+                self.spill_value(b, env, e, &pk);
             }
-            let pk = self.compute(b, env, e as ExprId, vector);
-            if vector {
-                env.packets[e] = Some(pk);
-            } else {
-                env.scalars[e] = Some(pk.scalar());
-            }
+        }
+        if vector {
+            env.packets[e] = Some(pk);
+        } else {
+            env.scalars[e] = Some(pk.scalar());
         }
     }
 
     /// Expression `e` at `env`, as a packet (`vector`) or a scalar.
     fn value(&self, b: &mut FunctionBuilder, env: &Env, e: ExprId, vector: bool) -> Pk {
         let dt = self.k.exprs[e as usize].dtype();
+        if env.deferred[e as usize] {
+            let here = env.vec.is_some();
+            let pk = self.compute(b, env, e, here);
+            return match (vector, here) {
+                (true, false) => splat(b, dt, pk.scalar()),
+                (false, true) => {
+                    self.fail(&format!("expression {e} is a packet where a scalar is needed"));
+                    Pk::S(pk.scalar())
+                }
+                _ => pk,
+            };
+        }
+        if let Some(s) = &env.spilled[e as usize] {
+            let mut recent = env.reloaded.borrow_mut();
+            let pk = match &recent[e as usize] {
+                Some((pk, at)) if env.pos < at + SPILL_DISTANCE => pk.clone(),
+                _ => {
+                    let pk = self.reload(b, s);
+                    recent[e as usize] = Some((pk.clone(), env.pos));
+                    pk
+                }
+            };
+            return match (vector, s.vector) {
+                (true, false) => splat(b, dt, pk.scalar()),
+                (false, true) => {
+                    self.fail(&format!("expression {e} is a packet where a scalar is needed"));
+                    Pk::S(pk.scalar())
+                }
+                _ => pk,
+            };
+        }
         if vector {
             if let Some(p) = &env.packets[e as usize] {
                 return p.clone();
