@@ -66,6 +66,9 @@ fn cases() -> Vec<(Vec<usize>, Vec<usize>, Op)> {
         (vec![6, 64, 80], vec![6, 80, 96], dot(&[0], &[0], &[2], &[1])),
         (vec![64, 6, 80], vec![6, 96, 80], dot(&[1], &[0], &[2], &[2])),
         (vec![20, 30, 40], vec![30, 600], dot(&[], &[], &[1], &[0])),
+        // tiles: bands of rows and of columns (2 x 2), plain and transposed
+        (vec![700, 40], vec![40, 600], dot(&[], &[], &[1], &[0])),
+        (vec![40, 700], vec![600, 40], dot(&[], &[], &[0], &[1])),
     ]
 }
 

@@ -16,8 +16,8 @@
 //! # Threads and determinism
 //!
 //! Big products are cut into pieces that depend only on the shapes: whole
-//! batches, else bands of result columns (or rows), each computing its part
-//! of `C` over the full `K`. The pieces are then spread over the pool, so
+//! batches, else bands of result columns, rows, or both (tiles), each
+//! computing its part of `C` over the full `K`. The pieces are then spread over the pool, so
 //! 1, 2 or 8 threads run exactly the same GEMM calls and give the same
 //! bits. Splitting never cuts `K`.
 
@@ -71,6 +71,9 @@ enum Split {
     Cols { width: usize, pieces: usize },
     /// Piece p computes result rows `[p * width, (p + 1) * width)`.
     Rows { width: usize, pieces: usize },
+    /// Piece p computes the block of row band `p / cols` and column band
+    /// `p % cols` (bands of `rw` rows and `cw` columns).
+    Tiles { rw: usize, cw: usize, rows: usize, cols: usize },
 }
 
 impl Split {
@@ -79,6 +82,7 @@ impl Split {
             Split::Batches { pieces, .. }
             | Split::Cols { pieces, .. }
             | Split::Rows { pieces, .. } => pieces,
+            Split::Tiles { rows, cols, .. } => rows * cols,
         }
     }
 }
@@ -386,19 +390,20 @@ fn split(batch: usize, m: usize, k: usize, n: usize) -> Split {
         let per = batch.div_ceil(want.min(batch));
         return Split::Batches { per, pieces: batch.div_ceil(per) };
     }
-    let band = |len: usize| -> (usize, usize) {
+    let band = |len: usize, want: usize| -> (usize, usize) {
         let pieces = want.min(len / MIN_BAND).max(1);
         let width = len.div_ceil(pieces).next_multiple_of(64);
         (width, len.div_ceil(width))
     };
-    if n >= 2 * MIN_BAND {
-        let (width, pieces) = band(n);
-        Split::Cols { width, pieces }
-    } else if m >= 2 * MIN_BAND {
-        let (width, pieces) = band(m);
-        Split::Rows { width, pieces }
-    } else {
-        one
+    // Column bands first (each packs its slice of B once), then row bands
+    // for the pieces still wanted, so that many threads have work.
+    let (cw, cols) = if n >= 2 * MIN_BAND { band(n, want) } else { (n, 1) };
+    let (rw, rows) = if m >= 2 * MIN_BAND { band(m, want.div_ceil(cols)) } else { (m, 1) };
+    match (rows, cols) {
+        (1, 1) => one,
+        (1, pieces) => Split::Cols { width: cw, pieces },
+        (pieces, 1) => Split::Rows { width: rw, pieces },
+        (rows, cols) => Split::Tiles { rw, cw, rows, cols },
     }
 }
 
@@ -440,6 +445,11 @@ impl Job<'_> {
                     let i0 = p * width;
                     let mm = width.min(plan.m - i0);
                     plan.block(0, (i0, mm), (0, plan.n), lhs, rhs, out);
+                }
+                Split::Tiles { rw, cw, cols, .. } => {
+                    let (i0, j0) = (p / cols * rw, p % cols * cw);
+                    let (mm, nn) = (rw.min(plan.m - i0), cw.min(plan.n - j0));
+                    plan.block(0, (i0, mm), (j0, nn), lhs, rhs, out);
                 }
             }
         }
