@@ -51,6 +51,13 @@ pub(crate) fn pow2_split(c: &mut Ctx, t: Value) -> (Value, Value) {
     let fm = c.format();
     let tb = c.bits(t);
     let k = c.iadd_imm(tb, 2 * fm.bias);
+    pow2_split_k(c, k)
+}
+
+/// [`pow2_split`] from `k = n + 2 bias` (plus the magic's even bits), e.g.
+/// the pattern of a carrier from [`Ctx::round_mul_biased`] with `2 bias`.
+pub(crate) fn pow2_split_k(c: &mut Ctx, k: Value) -> (Value, Value) {
+    let fm = c.format();
     let e1 = c.sshr(k, 1);
     let e2 = c.isub(k, e1);
     let e1 = c.shl(e1, fm.mant as i64);

@@ -1,7 +1,7 @@
 //! tanh and logistic, built on the exp cores.
 
 use super::coeffs::{EXP_F32, TANH_F32};
-use super::exp::{exp, expm1, pow2_of_magic, pow2_split, widen, LN2_F32};
+use super::exp::{exp, expm1, pow2_split_k, widen, LN2_F32};
 use super::ops::Ctx;
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{InstBuilder, Value};
@@ -35,7 +35,8 @@ pub(crate) fn tanh(c: &mut Ctx, x: Value) -> Value {
 /// Both branches are computed (lanes), so the code is arranged for a short
 /// dependency chain and few constants rather than for few operations:
 /// - `2a = n ln2 + 2 rho`: `n = round(a * 2 log2(e))`, `rho = a - n ln2/2`
-///   with a one-part ln2 (FMA, exact first step). The dropped low part
+///   with a one-part ln2 (FMA, exact first step); the magic number carries
+///   the exponent bias ([`Ctx::round_mul_biased`]), so `2^n` is one shift. The dropped low part
 ///   (1.9e-9 n) is a relative error of exp(2a) that reaches the result
 ///   scaled by `2e/(e+1)^2 < 0.35 * 2^(1-n)`: below 2^-28 for every n.
 /// - `exp(2 rho) = 1 + 2h`, `h = rho + rho^2 P~(rho)` with `P~` the exp
@@ -61,7 +62,7 @@ fn tanh_f32(c: &mut Ctx, x: Value) -> Value {
     // Large branch.
     let cap = c.f(9.1);
     let ac = c.pmin(cap, a);
-    let (n, t) = c.round_mul(ac, 2.0 * std::f64::consts::LOG2_E);
+    let (n, t) = c.round_mul_biased(ac, 2.0 * std::f64::consts::LOG2_E, 127);
     let nhi = c.f(-(std::f32::consts::LN_2 as f64) / 2.0);
     let rho = c.fma(n, nhi, ac);
     let coeffs: Vec<f64> =
@@ -69,7 +70,9 @@ fn tanh_f32(c: &mut Ctx, x: Value) -> Value {
     let rho2 = c.mul(rho, rho);
     let pp = c.horner_pairs(rho, rho2, &coeffs);
     let h = c.fma(rho2, pp, rho);
-    let s = pow2_of_magic(c, t, 0);
+    let tb = c.bits(t);
+    let sb = c.shl(tb, 23);
+    let s = c.float(sb);
     let half = c.f(0.5);
     let s1h = c.fma(s, half, half);
     let d = c.fma(s, h, s1h);
@@ -126,7 +129,8 @@ const RCP_F32: i64 = 0x7ef3_11c7;
 ///
 /// - `exp(-r) = 1 + q`, `q = w + w^2 P(w)`, `w = -r` (the reduction is
 ///   written for `-r` directly), exp's polynomial, paired Horner.
-/// - `2^m = s1 s2` from [`pow2_split`] (both normal down to m = -150);
+/// - `2^m = s1 s2` from [`pow2_split_k`] (both normal down to m = -150;
+///   the magic number carries the `2 bias`, [`Ctx::round_mul_biased`]);
 ///   the product `s` is 0 or denormal only where it no longer matters
 ///   next to `1 + q`.
 /// - The denominator `(s + 1) + q` is kept as a double word `dh + dl`:
@@ -146,7 +150,7 @@ const RCP_F32: i64 = 0x7ef3_11c7;
 /// 1.43 ulp at about 1.4x the time.
 fn logistic_f32(c: &mut Ctx, x: Value) -> Value {
     let xc = c.clamp(x, -104.0, 20.0);
-    let (m, t) = c.round_mul(xc, std::f64::consts::LOG2_E);
+    let (m, t) = c.round_mul_biased(xc, std::f64::consts::LOG2_E, 2 * 127);
     let hi = c.f(LN2_F32.0 as f64);
     let lo = c.f(LN2_F32.1 as f64);
     let nxc = c.b.ins().fneg(xc);
@@ -155,7 +159,8 @@ fn logistic_f32(c: &mut Ctx, x: Value) -> Value {
     let w2 = c.mul(w, w);
     let p = c.horner_pairs(w, w2, &widen(&EXP_F32));
     let q = c.fma(w2, p, w);
-    let (s1, s2) = pow2_split(c, t);
+    let tb = c.bits(t);
+    let (s1, s2) = pow2_split_k(c, tb);
     let s = c.mul(s1, s2);
     let one = c.f(1.0);
     let sp1 = c.add(s, one);

@@ -338,6 +338,20 @@ impl<'a, 'b> Ctx<'a, 'b> {
         (n, t)
     }
 
+    /// As [`Ctx::round_mul`] with `bias` added to the magic number: the low
+    /// bits of `t`'s pattern hold `n + bias`, so an exponent field needs no
+    /// separate integer add (and no bias constant). `bias` is a small
+    /// integer, so the magic number stays exact and keeps its rounding
+    /// effect.
+    pub fn round_mul_biased(&mut self, x: Value, scale: f64, bias: i64) -> (Value, Value) {
+        let magic = self.magic() + bias as f64;
+        let s = self.f(scale);
+        let m = self.f(magic);
+        let t = self.fma(x, s, m);
+        let n = self.sub(t, m);
+        (n, t)
+    }
+
     /// `1.5 * 2^mant`: adding it rounds to an integer, kept in the low bits.
     pub fn magic(&self) -> f64 {
         1.5 * (2f64).powi(self.format().mant as i32)
