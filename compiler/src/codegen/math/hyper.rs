@@ -1,7 +1,7 @@
 //! tanh and logistic, built on the exp cores.
 
-use super::coeffs::{EXP_F32, TANH_F32};
-use super::exp::{exp, expm1, pow2_split_k, widen, LN2_F32};
+use super::coeffs::{EXP_F32, EXP_F64, TANH_F32};
+use super::exp::{expm1, pow2_split_k, widen, LN2_F32, LN2_F64};
 use super::ops::Ctx;
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{InstBuilder, Value};
@@ -85,56 +85,28 @@ fn tanh_f32(c: &mut Ctx, x: Value) -> Value {
     c.b.ins().bor(r, sign)
 }
 
-/// logistic(x) = 1 / (1 + exp(-x)). f32: see [`logistic_f32`]. f64:
-/// computed without cancellation on both sides: with `e = exp(-|x|)`,
-/// `num / (1 + e)` where `num` is 1 for x >= 0 and `e` for x < 0. Very
-/// negative x give the (denormal) true value, not 0.
-///
-/// A plain division has three roundings (e, 1 + e, the quotient), up to
-/// 2.4 ulp in f32; here `1 + e` is kept as a double-word `dh + dl` and the
-/// quotient gets one residual correction: 1 ulp.
-pub(crate) fn logistic(c: &mut Ctx, x: Value) -> Value {
-    if c.is_f32() {
-        return logistic_f32(c, x);
-    }
-    let na = {
-        let s = c.fbits(c.sign_mask());
-        c.b.ins().bor(x, s)
-    };
-    let e = exp(c, na);
-    let one = c.f(1.0);
-    let zero = c.f(0.0);
-    let neg = c.fcmp(FloatCC::LessThan, x, zero);
-    let num = c.select(neg, e, one);
-    // 1 + e = dh + dl exactly (Fast2Sum, e <= 1).
-    let dh = c.add(one, e);
-    let t = c.sub(one, dh);
-    let dl = c.add(t, e);
-    let inv = c.div(one, dh);
-    let q0 = c.mul(num, inv);
-    let nq0 = c.b.ins().fneg(q0);
-    let res = c.fma(nq0, dh, num);
-    let res = c.fma(nq0, dl, res);
-    c.fma(res, inv, q0)
-}
-
 /// Bits of an approximate reciprocal: `float(RCP_F32 - bits(d))` is 1/d
 /// within 12% for every positive normal d (the exponent is negated, the
 /// mantissa roughly reflected). Only used to scale a residual.
 const RCP_F32: i64 = 0x7ef3_11c7;
+/// As [`RCP_F32`] for f64.
+const RCP_F64: i64 = 0x7fde_6238_22fc_16e6;
 
-/// f32 logistic as `2^m / (2^m + exp(-r))` with `x = m ln2 + r`
-/// (`m = round(x / ln2)`, two-part ln2 as in exp, x clamped to [-104, 20]):
-/// one formula for both signs of x, no `|x|`, no select.
+/// logistic(x) = 1 / (1 + exp(-x)), as `2^m / (2^m + exp(-r))` with
+/// `x = m ln2 + r` (`m = round(x / ln2)`, two-part ln2 as in exp, x clamped
+/// to [-104, 20] / [-746, 40]): one formula for both signs of x, no `|x|`,
+/// no select, and no cancellation on either side. Very negative x give the
+/// (denormal) true value, not 0.
 ///
 /// - `exp(-r) = 1 + q`, `q = w + w^2 P(w)`, `w = -r` (the reduction is
 ///   written for `-r` directly), exp's polynomial, paired Horner.
-/// - `2^m = s1 s2` from [`pow2_split_k`] (both normal down to m = -150;
+/// - `2^m = s1 s2` from [`pow2_split_k`] (both normal down to m = -150 /
+///   -1076;
 ///   the magic number carries the `2 bias`, [`Ctx::round_mul_biased`]);
 ///   the product `s` is 0 or denormal only where it no longer matters
 ///   next to `1 + q`.
 /// - The denominator `(s + 1) + q` is kept as a double word `dh + dl`:
-///   `s + 1` is exact for |m| <= 23 and dominates `q`, so `dl` is the
+///   `s + 1` is exact for |m| <= 23 / 52 and dominates `q`, so `dl` is the
 ///   exact error of `dh` (Fast2Sum).
 /// - `y0 = s2 / dh`, then one residual step for `s2 / (dh + dl)`: `res =
 ///   s2 - y0 dh - y0 dl` (first product exact in the FMA), `y = y0 + res /
@@ -143,21 +115,27 @@ const RCP_F32: i64 = 0x7ef3_11c7;
 /// - The result is `y s1`: one final rounding, so results below 2^-126
 ///   are correctly rounded denormals from `y`, and 0 beyond.
 ///
-/// Error: the exp polynomial (2^-28.3), `q`'s rounding and the corrected
-/// quotient; measured 1.51 ulp (dense sweep) at x = -16.64, where m = -24
-/// and `s + 1` is no longer exact. The previous form (exp(-|x|) with its
-/// two-step scaling, then `num / (1 + e)` with the same correction) gave
-/// 1.43 ulp at about 1.4x the time.
-fn logistic_f32(c: &mut Ctx, x: Value) -> Value {
-    let xc = c.clamp(x, -104.0, 20.0);
-    let (m, t) = c.round_mul_biased(xc, std::f64::consts::LOG2_E, 2 * 127);
-    let hi = c.f(LN2_F32.0 as f64);
-    let lo = c.f(LN2_F32.1 as f64);
+/// Error: the exp polynomial (2^-28.3 / 2^-57.9), `q`'s rounding and the
+/// corrected quotient; measured f32 1.51 ulp (dense sweep; 1.62 over all
+/// inputs) at x = -16.3 to -16.6, where m = -24 and `s + 1` is no longer
+/// exact; f64 1.61 ulp at -36.4 (m = -53). The previous form (`e =
+/// exp(-|x|)` with its two-step scaling, then `num / (1 + e)`, num = 1 or
+/// e, with the same kind of correction) gave 1.43 / 1.44 ulp at about 1.3x
+/// the time: its chain was longer (|x|, a full exp, then `1 + e`).
+pub(crate) fn logistic(c: &mut Ctx, x: Value) -> Value {
+    let fm = c.format();
+    let (lo_x, hi_x) = if c.is_f32() { (-104.0, 20.0) } else { (-746.0, 40.0) };
+    let xc = c.clamp(x, lo_x, hi_x);
+    let (m, t) = c.round_mul_biased(xc, std::f64::consts::LOG2_E, 2 * fm.bias);
+    let (ln2_hi, ln2_lo) = if c.is_f32() { (LN2_F32.0 as f64, LN2_F32.1 as f64) } else { LN2_F64 };
+    let hi = c.f(ln2_hi);
+    let lo = c.f(ln2_lo);
     let nxc = c.b.ins().fneg(xc);
     let w = c.fma(m, hi, nxc);
     let w = c.fma(m, lo, w);
     let w2 = c.mul(w, w);
-    let p = c.horner_pairs(w, w2, &widen(&EXP_F32));
+    let coeffs = if c.is_f32() { widen(&EXP_F32) } else { EXP_F64.to_vec() };
+    let p = c.horner_pairs(w, w2, &coeffs);
     let q = c.fma(w2, p, w);
     let tb = c.bits(t);
     let (s1, s2) = pow2_split_k(c, tb);
@@ -171,7 +149,7 @@ fn logistic_f32(c: &mut Ctx, x: Value) -> Value {
     let ny0 = c.b.ins().fneg(y0);
     let res = c.fma(ny0, dh, s2);
     let res = c.fma(ny0, dl, res);
-    let k = c.i(RCP_F32);
+    let k = c.i(if c.is_f32() { RCP_F32 } else { RCP_F64 });
     let dhb = c.bits(dh);
     let rb = c.isub(k, dhb);
     let rcp = c.float(rb);
