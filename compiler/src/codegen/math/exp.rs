@@ -13,7 +13,7 @@ use cranelift_codegen::ir::Value;
 
 const LOG2_E: f64 = std::f64::consts::LOG2_E;
 /// ln2 = HI + LO, each part in the working format.
-const LN2_F32: (f32, f32) = (std::f32::consts::LN_2, -1.9046542e-9);
+pub(crate) const LN2_F32: (f32, f32) = (std::f32::consts::LN_2, -1.9046542e-9);
 pub(crate) const LN2_F64: (f64, f64) = (std::f64::consts::LN_2, 2.319_046_813_846_299_6e-17);
 
 /// exp(x) for every input: inf, NaN, overflow, and results that are
@@ -37,20 +37,32 @@ pub(crate) fn exp_reduced(c: &mut Ctx, r: Value, t: Value) -> Value {
     let p = exp_poly(c, r);
     // 2^n in two factors so that both are normal even when the result is
     // denormal (n < -126) or overflows (n = 128): one final rounding.
-    // With k = n + 2 bias: k >> 1 = floor(n/2) + bias, k - (k >> 1) =
-    // ceil(n/2) + bias. Using bits(t) = magic bits + n as k is fine: the
-    // magic's bits (even, so halving is exact) shift out of the exponent.
+    let (s1, s2) = pow2_split(c, t);
+    let p = c.mul(p, s1);
+    c.mul(p, s2)
+}
+
+/// `2^n` as two normal factors `(2^floor(n/2), 2^ceil(n/2))` from the
+/// magic-number carrier `t` of `n`, for n in [-252, 254] / [-2044, 2046].
+/// With k = n + 2 bias: k >> 1 = floor(n/2) + bias, k - (k >> 1) =
+/// ceil(n/2) + bias. Using bits(t) = magic bits + n as k is fine: the
+/// magic's bits (even, so halving is exact) shift out of the exponent.
+pub(crate) fn pow2_split(c: &mut Ctx, t: Value) -> (Value, Value) {
     let fm = c.format();
     let tb = c.bits(t);
     let k = c.iadd_imm(tb, 2 * fm.bias);
+    pow2_split_k(c, k)
+}
+
+/// [`pow2_split`] from `k = n + 2 bias` (plus the magic's even bits), e.g.
+/// the pattern of a carrier from [`Ctx::round_mul_biased`] with `2 bias`.
+pub(crate) fn pow2_split_k(c: &mut Ctx, k: Value) -> (Value, Value) {
+    let fm = c.format();
     let e1 = c.sshr(k, 1);
     let e2 = c.isub(k, e1);
     let e1 = c.shl(e1, fm.mant as i64);
     let e2 = c.shl(e2, fm.mant as i64);
-    let s1 = c.float(e1);
-    let s2 = c.float(e2);
-    let p = c.mul(p, s1);
-    c.mul(p, s2)
+    (c.float(e1), c.float(e2))
 }
 
 /// exp(x) when the result is known to be a normal number (callers bound

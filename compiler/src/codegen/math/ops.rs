@@ -169,6 +169,28 @@ impl<'a, 'b> Ctx<'a, 'b> {
         acc
     }
 
+    /// `c[0] + t c[1] + t^2 c[2] + ...` as a Horner scheme in `t2 = t^2`
+    /// over the pairs `c[2k] + t c[2k+1]` (the pairs are independent FMAs):
+    /// about half the dependent steps of [`Ctx::horner`], for lower latency.
+    pub fn horner_pairs(&mut self, t: Value, t2: Value, c: &[f64]) -> Value {
+        let mut pairs = Vec::with_capacity(c.len().div_ceil(2));
+        for ch in c.chunks(2) {
+            let lo = self.f(ch[0]);
+            pairs.push(match ch.get(1) {
+                Some(&hi) => {
+                    let hi = self.f(hi);
+                    self.fma(hi, t, lo)
+                }
+                None => lo,
+            });
+        }
+        let (mut acc, rest) = pairs.split_last().map(|(l, r)| (*l, r)).expect("empty polynomial");
+        for &p in rest.iter().rev() {
+            acc = self.fma(acc, t2, p);
+        }
+        acc
+    }
+
     pub fn sign_mask(&self) -> u64 {
         1u64 << (self.format().bits - 1)
     }
@@ -309,6 +331,20 @@ impl<'a, 'b> Ctx<'a, 'b> {
     /// hold `n`. Valid while `|x * scale| < 2^(mant-1)`.
     pub fn round_mul(&mut self, x: Value, scale: f64) -> (Value, Value) {
         let magic = self.magic();
+        let s = self.f(scale);
+        let m = self.f(magic);
+        let t = self.fma(x, s, m);
+        let n = self.sub(t, m);
+        (n, t)
+    }
+
+    /// As [`Ctx::round_mul`] with `bias` added to the magic number: the low
+    /// bits of `t`'s pattern hold `n + bias`, so an exponent field needs no
+    /// separate integer add (and no bias constant). `bias` is a small
+    /// integer, so the magic number stays exact and keeps its rounding
+    /// effect.
+    pub fn round_mul_biased(&mut self, x: Value, scale: f64, bias: i64) -> (Value, Value) {
+        let magic = self.magic() + bias as f64;
         let s = self.f(scale);
         let m = self.f(magic);
         let t = self.fma(x, s, m);
