@@ -111,3 +111,39 @@ fn results_do_not_depend_on_the_thread_count() {
     assert_eq!(outs[0], outs[1]);
     assert_eq!(outs[0], outs[2]);
 }
+
+#[test]
+fn mid_size_sums_of_transcendentals_split_across_threads_with_the_same_bits() {
+    // The tutorial's soft cut: 10^4 logistic evaluations cost as much as
+    // ~2^17 additions, so the plan cuts the sum into chunks the runtime can
+    // spread over threads; the chunks depend on the shape only.
+    let m = Tensor::rand_normal(6, [10_000], 1000.0, 100.0, DType::F32).unwrap();
+    let a = Tensor::scalar(1010.0f32);
+    let loss = |a: Var, m: Var| ((m - a) * 0.1).sigmoid().sum_all();
+    let f = |args: &[Var]| {
+        let (l, g) = value_and_grad(loss, &[0])(args);
+        vec![l, g[0]]
+    };
+    let mut outs = Vec::new();
+    for threads in [1, 2, 3] {
+        let j = jit(f).threads(threads).unwrap();
+        outs.push(j.call(&[&a, &m]).unwrap());
+        let program = j.compiled(&[&a, &m]).unwrap().executable.program().to_string();
+        assert!(
+            program.lines().any(|l| l.contains("kernel") && !l.contains("units=1 ")),
+            "no kernel is split into several units:\n{program}"
+        );
+    }
+    assert_eq!(outs[0], outs[1]);
+    assert_eq!(outs[0], outs[2]);
+    // Against f64 on the host.
+    let (mut s, mut g) = (0.0f64, 0.0f64);
+    for &mi in m.as_slice::<f32>().unwrap() {
+        let z = 1.0 / (1.0 + (-(mi as f64 - 1010.0) * 0.1).exp());
+        s += z;
+        g -= 0.1 * z * (1.0 - z);
+    }
+    let got = outs[0].iter().map(|t| t.to_f64_vec()[0]).collect::<Vec<_>>();
+    assert!((got[0] - s).abs() < 1e-5 * s, "sum {} vs {s}", got[0]);
+    assert!((got[1] - g).abs() < 1e-4 * g.abs(), "grad {} vs {g}", got[1]);
+}

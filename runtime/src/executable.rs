@@ -309,12 +309,13 @@ unsafe fn run_kernel(
     // threshold.
     let by_work = (work / (INLINE_WORK / 2)).max(2);
     let pieces = grains.min(threads * PIECES_PER_THREAD).min(by_work);
-    let per = grains.div_ceil(pieces) * grain;
-    let pieces = units.div_ceil(per);
+    // Piece `p` gets grains [p·grains/pieces, (p+1)·grains/pieces): sizes
+    // differ by at most one grain, so the threads end up with about the
+    // same work even when there are only a few grains per piece.
+    let bound = |p: usize| (p * grains / pieces * grain).min(units);
     let table = Table(bufs);
     pool.for_each(pieces, &|p| {
-        let start = p * per;
         // SAFETY: pieces cover [0, units) exactly once, in disjoint ranges.
-        unsafe { main(table.get(), start, (start + per).min(units)) }
+        unsafe { main(table.get(), bound(p), bound(p + 1)) }
     });
 }

@@ -52,6 +52,10 @@ const WORKER_SPIN: Duration = Duration::from_micros(50);
 /// How long the owner of a job spins waiting for the last pieces before it
 /// sleeps.
 const OWNER_SPIN: Duration = Duration::from_micros(200);
+/// After this long, a spinning thread yields its core on every round, so
+/// that a descheduled pool thread (e.g. one still running a piece the owner
+/// waits for) can get it on a machine shared with other processes.
+const YIELD_AFTER: Duration = Duration::from_micros(5);
 
 /// A fixed-size pool of worker threads (see the module docs).
 pub struct ThreadPool {
@@ -224,7 +228,11 @@ impl ThreadPool {
                 sh.owner_waiting.store(false, Ordering::SeqCst);
                 break;
             }
-            std::hint::spin_loop();
+            if start.elapsed() > YIELD_AFTER {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
         }
         let worker_panicked = sh.worker_panicked.swap(false, Ordering::SeqCst);
         sh.busy.store(false, Ordering::Release);
@@ -306,7 +314,11 @@ fn worker(sh: &Shared) {
                 sh.sleepers.fetch_sub(1, Ordering::SeqCst);
                 drop(guard);
             }
-            std::hint::spin_loop();
+            if start.elapsed() > YIELD_AFTER {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
             s = sh.state.load(Ordering::SeqCst);
         }
         if sh.shutdown.load(Ordering::SeqCst) {

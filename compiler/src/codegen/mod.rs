@@ -52,7 +52,10 @@
 //! group of reduction outputs, or, when a reduction has fewer than 64
 //! outputs over at least 2^15 elements, one chunk of the reduced extent
 //! whose partial result goes to scratch; `finish` then combines the
-//! partials in chunk order. The split depends on shapes only, so results
+//! partials in chunk order. Element counts are weighted by the body's
+//! cost: a point that evaluates a transcendental function counts as 16
+//! (`plan::point_weight`), so a logistic over 10^4 elements is cut into
+//! chunks the runtime can spread over threads. The split depends on shapes only, so results
 //! are bitwise the same for every division of the units among threads.
 
 //!
@@ -234,7 +237,7 @@ impl KernelCompiler {
             finish,
             units: p.units as usize,
             grain: p.grain as usize,
-            unit_cost: p.unit_cost as usize,
+            unit_cost: p.unit_cost.saturating_mul(p.weight) as usize,
             scratch_bytes,
         });
         Ok(KernelId(self.kernels.len() - 1))

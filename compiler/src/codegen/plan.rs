@@ -8,7 +8,9 @@
 
 use std::fmt;
 
-use super::analysis::{Kernel, KernelKind};
+use gradlift_ir::{BinaryOp, UnaryOp};
+
+use super::analysis::{ENode, Kernel, KernelKind};
 use super::packet::{parts_per_packet, LANES};
 
 /// Elements a work unit aims at (loop kernels, and reductions with many
@@ -18,8 +20,16 @@ pub(crate) const UNIT_TARGET: u64 = 1 << 14;
 pub(crate) const CHUNK_TARGET: u64 = 1 << 14;
 /// Reductions with fewer outputs than this are split into chunks.
 pub(crate) const CHUNK_MAX_OUTPUTS: u64 = 64;
-/// Elements a thread should get at least (the runtime's split grain).
-pub(crate) const GRAIN_TARGET: u64 = 1 << 15;
+/// Work (in cheap elements, see [`point_weight`]) a piece of a split
+/// kernel should get at least (the runtime's split grain). A piece costs
+/// the runtime one atomic claim; the fork-join round trip (~1 µs) is paid
+/// once per kernel and bounded by the runtime's own inline threshold.
+pub(crate) const GRAIN_TARGET: u64 = 1 << 13;
+/// What a transcendental function (exp, log, logistic, tanh, sin, pow, ...)
+/// costs per element, in cheap elements: the 4-lane polynomial kernels
+/// take ~4 ns per element where a load-add-store loop takes ~0.25 ns
+/// (the runtime's unit of work, see `gradlift_runtime::INLINE_WORK`).
+pub(crate) const MATH_WEIGHT: u64 = 15;
 
 /// The loop nest shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +83,10 @@ pub(crate) struct Plan {
     pub chunk_dim: Option<usize>,
     /// Vector accumulators per reduction output.
     pub accs: usize,
+    /// Cost of one iteration point in cheap elements ([`point_weight`]):
+    /// units and chunks hold about the same work whatever the body, and
+    /// the runtime gets `unit_cost * weight` as the work of a unit.
+    pub weight: u64,
 }
 
 impl Plan {
@@ -84,6 +98,37 @@ impl Plan {
             Cover::Full => k.dims[d].extent,
         }
     }
+}
+
+/// The cost of one iteration point relative to a cheap one (a load, an
+/// add and a store): 1, plus [`MATH_WEIGHT`] per transcendental function
+/// evaluated per point (those hoisted out of the loops do not count).
+/// Depends on the body only, so plans stay independent of the thread count.
+pub(crate) fn point_weight(k: &Kernel) -> u64 {
+    let math = k
+        .exprs
+        .iter()
+        .zip(&k.deps)
+        .filter(|&(e, &d)| {
+            d != 0
+                && match e {
+                    ENode::Unary { op, .. } => matches!(
+                        op,
+                        UnaryOp::Exp
+                            | UnaryOp::Log
+                            | UnaryOp::Log1p
+                            | UnaryOp::Expm1
+                            | UnaryOp::Sin
+                            | UnaryOp::Cos
+                            | UnaryOp::Tanh
+                            | UnaryOp::Logistic
+                    ),
+                    ENode::Binary { op, .. } => matches!(op, BinaryOp::Pow),
+                    _ => false,
+                }
+        })
+        .count() as u64;
+    1 + MATH_WEIGHT * math
 }
 
 /// Chooses the schedule of an analysed kernel.
@@ -112,7 +157,11 @@ fn plan_with(k: &Kernel, chunking: bool) -> Plan {
         chunks: 1,
         chunk_dim: None,
         accs: 1,
+        weight: if chunking { point_weight(k) } else { 1 },
     };
+    // Targets in iteration points: fewer points when each costs more.
+    let w = p.weight;
+    let unit_target = UNIT_TARGET.div_ceil(w);
     let reduction = k.kind == KernelKind::Reduction;
     if (reduction && k.kept_size == 0) || (!reduction && k.is_empty()) {
         p.mode = Mode::Empty;
@@ -121,6 +170,7 @@ fn plan_with(k: &Kernel, chunking: bool) -> Plan {
     }
     if reduction && k.reduced_size == 0 {
         p.mode = Mode::FillIdentity;
+        p.weight = 1;
         p.units = k.kept_size.div_ceil(UNIT_TARGET);
         p.unit_cost = k.kept_size.min(UNIT_TARGET);
         p.grain = 1;
@@ -131,7 +181,7 @@ fn plan_with(k: &Kernel, chunking: bool) -> Plan {
     if !reduction {
         p.vector_dim = n.checked_sub(1);
         let order = p.order.clone();
-        cut_units(k, &mut p, &order, 1, true);
+        cut_units(k, &mut p, &order, 1, true, unit_target);
     } else {
         let vregs: usize = k
             .outputs
@@ -154,13 +204,15 @@ fn plan_with(k: &Kernel, chunking: bool) -> Plan {
             column = false;
         }
         p.order = kept.iter().chain(&reduced).copied().collect();
-        let big = chunking && k.kept_size < CHUNK_MAX_OUTPUTS && k.reduced_size >= 2 * CHUNK_TARGET;
+        let big = chunking
+            && k.kept_size < CHUNK_MAX_OUTPUTS
+            && k.reduced_size.saturating_mul(w) >= 2 * CHUNK_TARGET;
         if column {
             p.mode = Mode::ColReduce;
             let kin = n - 1;
             p.vector_dim = Some(kin);
             let step = (p.accs * LANES) as u64;
-            let vb = UNIT_TARGET.div_ceil(k.reduced_size).max(step).next_multiple_of(step);
+            let vb = unit_target.div_ceil(k.reduced_size).max(step).next_multiple_of(step);
             for &d in &kept {
                 p.cover[d] = Cover::Fixed;
             }
@@ -182,27 +234,27 @@ fn plan_with(k: &Kernel, chunking: bool) -> Plan {
                 p.unit_dims = kept.clone();
                 chunk(k, &mut p, &reduced, reduced.len() == 1);
             } else {
-                cut_units(k, &mut p, &kept, k.reduced_size, false);
+                cut_units(k, &mut p, &kept, k.reduced_size, false, unit_target);
             }
         }
     }
     p.units = p.unit_dims.iter().map(|&d| k.dims[d].extent.div_ceil(p.covered(k, d))).product();
     p.unit_cost = (0..n).map(|d| p.covered(k, d)).product::<u64>().max(1);
-    p.grain = GRAIN_TARGET.div_ceil(p.unit_cost).max(1);
+    p.grain = GRAIN_TARGET.div_ceil(p.unit_cost.saturating_mul(p.weight)).max(1);
     p
 }
 
-/// Cuts `dims` (outer first) into units of about [`UNIT_TARGET`] elements:
+/// Cuts `dims` (outer first) into units of about `target` elements:
 /// dims from the inside stay whole while they fit, the next is blocked, the
 /// rest are one coordinate per unit. `inner` is the number of elements each
 /// point of `dims` stands for; `vector_last` rounds a block of the last dim
 /// to whole packets.
-fn cut_units(k: &Kernel, p: &mut Plan, dims: &[usize], inner: u64, vector_last: bool) {
+fn cut_units(k: &Kernel, p: &mut Plan, dims: &[usize], inner: u64, vector_last: bool, target: u64) {
     let mut inner = inner.max(1);
     for (pos, &d) in dims.iter().enumerate().rev() {
         let e = k.dims[d].extent;
-        if inner.saturating_mul(e) >= UNIT_TARGET && e > 1 {
-            let mut block = UNIT_TARGET.div_ceil(inner);
+        if inner.saturating_mul(e) >= target && e > 1 {
+            let mut block = target.div_ceil(inner);
             if vector_last && pos + 1 == dims.len() {
                 block = block.next_multiple_of(4 * LANES as u64);
             }
@@ -218,11 +270,12 @@ fn cut_units(k: &Kernel, p: &mut Plan, dims: &[usize], inner: u64, vector_last: 
 }
 
 /// Splits the outermost reduced dim into chunks of about [`CHUNK_TARGET`]
-/// elements, if that gives more than one chunk.
+/// cheap elements (fewer points when each costs more), if that gives more
+/// than one chunk.
 fn chunk(k: &Kernel, p: &mut Plan, reduced: &[usize], vector: bool) {
     let r0 = reduced[0];
     let inner: u64 = reduced[1..].iter().map(|&d| k.dims[d].extent).product::<u64>().max(1);
-    let mut cr = CHUNK_TARGET.div_ceil(inner).max(1);
+    let mut cr = CHUNK_TARGET.div_ceil(p.weight).div_ceil(inner).max(1);
     if vector {
         cr = cr.next_multiple_of((p.accs * LANES) as u64);
     }
@@ -251,6 +304,9 @@ impl fmt::Display for Plan {
         )?;
         if self.chunks > 1 {
             write!(f, ", {} chunks of dim {:?}", self.chunks, self.chunk_dim)?;
+        }
+        if self.weight > 1 {
+            write!(f, ", weight {}", self.weight)?;
         }
         if matches!(self.mode, Mode::RowReduce | Mode::ColReduce) {
             write!(f, ", {} accumulators", self.accs)?;
