@@ -1,7 +1,7 @@
 //! tanh and logistic, built on the exp cores.
 
 use super::coeffs::{EXP_F32, EXP_F64, TANH_F32};
-use super::exp::{expm1, pow2_split_k, widen, LN2_F32, LN2_F64};
+use super::exp::{expm1, live_lanes, pow2_split_k, widen, LN2_F32, LN2_F64};
 use super::ops::Ctx;
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{InstBuilder, Value};
@@ -125,6 +125,8 @@ const RCP_F64: i64 = 0x7fde_6238_22fc_16e6;
 pub(crate) fn logistic(c: &mut Ctx, x: Value) -> Value {
     let fm = c.format();
     let (lo_x, hi_x) = if c.is_f32() { (-104.0, 20.0) } else { (-746.0, 40.0) };
+    // Below lo_x the result is 0: computed on 0 and zeroed (no underflow).
+    let (live, x) = live_lanes(c, x, lo_x);
     let xc = c.clamp(x, lo_x, hi_x);
     let (m, t) = c.round_mul_biased(xc, std::f64::consts::LOG2_E, 2 * fm.bias);
     let (ln2_hi, ln2_lo) = if c.is_f32() { (LN2_F32.0 as f64, LN2_F32.1 as f64) } else { LN2_F64 };
@@ -154,5 +156,6 @@ pub(crate) fn logistic(c: &mut Ctx, x: Value) -> Value {
     let rb = c.isub(k, dhb);
     let rcp = c.float(rb);
     let y = c.fma(res, rcp, y0);
-    c.mul(y, s1)
+    let r = c.mul(y, s1);
+    c.select_or_zero(live, r)
 }
