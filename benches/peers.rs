@@ -112,6 +112,7 @@ fn w1(rows: &mut Vec<Row>) {
         unit: "steps/s",
         note: format!("final loss {loss:.3e}; first call {:.1} ms", first * 1e3),
     });
+    rows.push(w7_row("w1", first, 1.0 / rate));
     let (rate, loss, _) = train_rate(
         || Trainer::new(kin_loss, kin_params(), Adam::new(1.0)).unwrap(),
         &[&t, &target],
@@ -206,6 +207,7 @@ fn w3(rows: &mut Vec<Row>) {
         unit: "steps/s",
         note: format!("final MSE {last:.6}; first call {:.1} ms", first * 1e3),
     });
+    rows.push(w7_row("w3", first, 1.0 / rate));
 }
 
 // ------------------------------------------------------------ W4
@@ -304,15 +306,21 @@ fn w5(rows: &mut Vec<Row>) {
             ),
         });
         if batch == 256 {
-            rows.push(Row {
-                workload: "w7",
-                variant: "first step (trace + compile + run) w5 b256".into(),
-                metric: "compile_overhead_ms",
-                value: (first - step) * 1e3,
-                unit: "ms",
-                note: String::new(),
-            });
+            rows.push(w7_row("w5 b256", first, step));
         }
+    }
+}
+
+/// W7: what the first step costs beyond a steady one (trace, transforms,
+/// compilation), as JAX's W7 measures it.
+fn w7_row(which: &str, first: f64, steady: f64) -> Row {
+    Row {
+        workload: "w7",
+        variant: format!("first step (trace + compile + run) {which}"),
+        metric: "compile_overhead_ms",
+        value: (first - steady) * 1e3,
+        unit: "ms",
+        note: format!("first {:.2} ms, steady {:.3} ms", first * 1e3, steady * 1e3),
     }
 }
 
@@ -395,6 +403,33 @@ fn peers(rows: &mut Vec<Row>) -> Vec<serde_like::Peer> {
     out
 }
 
+/// Whether a peer variant measures the same case as ours: the same batch
+/// (W5 `b256`/`b4096`), the same mode (W4/W6) and, for W7, the same
+/// workload's step.
+fn same_case(ours: &str, peer: &str) -> bool {
+    let token = |s: &str, pre: &str| -> Option<String> {
+        s.split_whitespace()
+            .find(|w| w.starts_with(pre) && w[1..].chars().all(|c| c.is_ascii_digit()))
+            .map(String::from)
+    };
+    if let Some(b) = token(ours, "b") {
+        if token(peer, "b").is_some_and(|p| p != b) {
+            return false;
+        }
+    }
+    // W4/W6: forward, jvp and grad are compared with their own kind.
+    for mode in ["forward", "jvp", "grad"] {
+        if ours.contains(mode) != peer.contains(mode) {
+            return false;
+        }
+    }
+    let w7 = [("w1", "kinematics-sgd"), ("w3", "drift-pipeline"), ("w5", "mlp-train")];
+    match token(ours, "w") {
+        Some(w) => w7.iter().any(|(k, name)| *k == w && peer.contains(name)),
+        None => true,
+    }
+}
+
 /// A tiny reader for the peers' JSON lines (flat fields we need), so the
 /// runner needs no JSON dependency.
 mod serde_like {
@@ -461,7 +496,9 @@ fn main() {
         ("w2", "softcut-adam"),
         ("w3", "drift-pipeline"),
         ("w4", "fused-elementwise"),
+        ("w5", "mlp-train"),
         ("w6", "logistic-map"),
+        ("w7", "compile-latency"),
     ]
     .into_iter()
     .collect();
@@ -477,7 +514,9 @@ fn main() {
     println!("| workload | gradlift variant | peer | ratio |\n|---|---|---|---|");
     for r in &rows {
         let Some(full) = names.get(r.workload) else { continue };
-        for p in peers.iter().filter(|p| p.workload == *full && p.metric == r.metric) {
+        for p in peers.iter().filter(|p| {
+            p.workload == *full && p.metric == r.metric && same_case(&r.variant, &p.variant)
+        }) {
             let ratio =
                 if r.metric == "steps_per_s" { r.value / p.value } else { p.value / r.value };
             println!(

@@ -20,7 +20,7 @@
 mod math_support;
 
 use gradlift_compiler::codegen::math::harness::{Elem, Lanes};
-use gradlift_compiler::codegen::math::MathFn;
+use gradlift_compiler::codegen::math::{MathFn, LOGISTIC_ZERO_F32, LOGISTIC_ZERO_F64};
 use math_support::dd::{self, Scaled, DD};
 use math_support::*;
 
@@ -54,7 +54,7 @@ fn domain32(f: MathFn, x: f32) -> bool {
         MathFn::Log1p => x > -1.0 && x.is_finite(),
         MathFn::Expm1 => (-18.0..=89.0).contains(&x),
         MathFn::Tanh => x.abs() <= 9.1,
-        MathFn::Logistic => (-104.0..=17.0).contains(&x),
+        MathFn::Logistic => (LOGISTIC_ZERO_F32..=17.0).contains(&x),
         MathFn::Sin | MathFn::Cos => x.is_finite(),
         MathFn::Erf => x.abs() <= 4.0,
         _ => x.is_finite(),
@@ -62,7 +62,7 @@ fn domain32(f: MathFn, x: f32) -> bool {
 }
 
 fn ref32(f: MathFn, x: f32, y: f32) -> f64 {
-    std64(f, x as f64, y as f64)
+    std64_for_f32(f, x as f64, y as f64)
 }
 
 /// Sweeps every `step`-th f32 bit pattern; returns the domain statistics
@@ -207,7 +207,7 @@ fn ref64(f: MathFn, x: f64) -> Scaled {
         }
         MathFn::Tanh => plain(dd::tanh(x)),
         MathFn::Logistic => {
-            if x < -746.0 {
+            if x < LOGISTIC_ZERO_F64 {
                 plain(DD::new(0.0))
             } else {
                 dd::logistic(x)

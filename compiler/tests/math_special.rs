@@ -35,7 +35,7 @@ fn unary() -> impl Iterator<Item = MathFn> {
 /// Checks one f32 result against std evaluated in f64: NaN where std is
 /// NaN; identical bits where std gives ±0 or ±inf; else within the bound.
 fn check32(f: MathFn, x: f32, y: f32, got: f32, slack: f64) {
-    let want = std64(f, x as f64, y as f64);
+    let want = std64_for_f32(f, x as f64, y as f64);
     let w32 = want as f32;
     let ctx = || {
         format!(
@@ -253,6 +253,12 @@ fn named_cases_f32() {
     assert_eq!(one(Logistic, f32::NEG_INFINITY), 0.0);
     assert_eq!(one(Logistic, f32::INFINITY), 1.0);
     assert_eq!(one(Logistic, 0.0), 0.5);
+    // 0 exactly where the interpreter's exp(-x) overflows; just above, the
+    // true (denormal) value, as there.
+    let z = gradlift_compiler::codegen::math::LOGISTIC_ZERO_F32;
+    assert_eq!((std32(Logistic, z.next_down(), 0.0), one(Logistic, z.next_down())), (0.0, 0.0));
+    let (want, got) = (std32(Logistic, z, 0.0), one(Logistic, z));
+    assert!(want > 0.0 && got > 0.0 && ulp32(got, logistic64(z as f64, -1e300)) <= 2.0);
     assert!(one(Sin, f32::INFINITY).is_nan() && one(Cos, f32::NEG_INFINITY).is_nan());
     assert_eq!(bits(one(Sin, -0.0)), bits(-0.0));
     assert_eq!(one(Cos, -0.0), 1.0);
@@ -323,6 +329,10 @@ fn named_cases_f64() {
     assert_eq!(bits(one(Tanh, -0.0)), bits(-0.0));
     assert_eq!(one(Tanh, 30.0), 1.0);
     assert_eq!(one(Logistic, f64::NEG_INFINITY), 0.0);
+    let z = gradlift_compiler::codegen::math::LOGISTIC_ZERO_F64;
+    assert_eq!((-z.next_down()).exp(), f64::INFINITY);
+    assert_eq!(one(Logistic, z.next_down()), 0.0);
+    assert!((-z).exp().is_finite() && one(Logistic, z) > 0.0);
     assert_eq!(bits(one(Sin, -0.0)), bits(-0.0));
     assert!(one(Cos, f64::INFINITY).is_nan());
     assert_eq!(one(Sin, 1e22), (1e22f64).sin());

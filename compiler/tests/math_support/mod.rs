@@ -6,7 +6,7 @@
 pub mod dd;
 
 use gradlift_compiler::codegen::math::harness::{Elem, Kernel, Lanes};
-use gradlift_compiler::codegen::math::MathFn;
+use gradlift_compiler::codegen::math::{MathFn, LOGISTIC_ZERO_F32, LOGISTIC_ZERO_F64};
 
 pub fn kernel(f: MathFn, elem: Elem, lanes: Lanes) -> Kernel {
     Kernel::compile(f, elem, lanes)
@@ -35,7 +35,7 @@ pub fn std64(f: MathFn, x: f64, y: f64) -> f64 {
         MathFn::Log1p => x.ln_1p(),
         MathFn::Expm1 => x.exp_m1(),
         MathFn::Tanh => x.tanh(),
-        MathFn::Logistic => logistic64(x),
+        MathFn::Logistic => logistic64(x, LOGISTIC_ZERO_F64),
         MathFn::Sin => x.sin(),
         MathFn::Cos => x.cos(),
         MathFn::Pow => x.powf(y),
@@ -45,10 +45,23 @@ pub fn std64(f: MathFn, x: f64, y: f64) -> f64 {
     }
 }
 
-/// logistic without the premature underflow of `1 / (1 + exp(-x))`
-/// (which gives 0 where the true value is denormal).
-pub fn logistic64(x: f64) -> f64 {
-    if x >= 0.0 {
+/// [`std64`] as the reference for f32 results: the same, except that
+/// logistic is 0 below the f32 interpreter's underflow point.
+pub fn std64_for_f32(f: MathFn, x: f64, y: f64) -> f64 {
+    match f {
+        MathFn::Logistic => logistic64(x, LOGISTIC_ZERO_F32 as f64),
+        _ => std64(f, x, y),
+    }
+}
+
+/// logistic as the interpreter defines it, without its roundings: 0 below
+/// `zero_below` (where its `exp(-x)` overflows, so `1 / (1 + exp(-x))` is
+/// 0), else the true value (`e^x / (1 + e^x)` for x < 0, so denormal
+/// results are not lost).
+pub fn logistic64(x: f64, zero_below: f64) -> f64 {
+    if x < zero_below {
+        0.0
+    } else if x >= 0.0 {
         1.0 / (1.0 + (-x).exp())
     } else {
         let e = x.exp();

@@ -92,11 +92,21 @@ const RCP_F32: i64 = 0x7ef3_11c7;
 /// As [`RCP_F32`] for f64.
 const RCP_F64: i64 = 0x7fde_6238_22fc_16e6;
 
+/// Below these, logistic is 0, exactly where the interpreter's
+/// `1 / (1 + exp(-x))` gives 0 because `exp(-x)` overflows (`-x` above
+/// ln(MAX), rounded in the format). The true values there are denormal
+/// (below 2^-127 / 2^-1023), and computing them costs a microcode assist
+/// per denormal operation on x86 (~150 cycles): a soft cut at the
+/// lecture's rate spent most of its time on the events just below it.
+pub const LOGISTIC_ZERO_F32: f32 = -88.722_83;
+pub const LOGISTIC_ZERO_F64: f64 = -709.782_712_893_384;
+
 /// logistic(x) = 1 / (1 + exp(-x)), as `2^m / (2^m + exp(-r))` with
 /// `x = m ln2 + r` (`m = round(x / ln2)`, two-part ln2 as in exp, x clamped
 /// to [-104, 20] / [-746, 40]): one formula for both signs of x, no `|x|`,
-/// no select, and no cancellation on either side. Very negative x give the
-/// (denormal) true value, not 0.
+/// no select, and no cancellation on either side. Below
+/// [`LOGISTIC_ZERO_F32`] / [`LOGISTIC_ZERO_F64`] the result is 0, as in the
+/// interpreter; just above, the (denormal) true value.
 ///
 /// - `exp(-r) = 1 + q`, `q = w + w^2 P(w)`, `w = -r` (the reduction is
 ///   written for `-r` directly), exp's polynomial, paired Horner.
@@ -125,8 +135,10 @@ const RCP_F64: i64 = 0x7fde_6238_22fc_16e6;
 pub(crate) fn logistic(c: &mut Ctx, x: Value) -> Value {
     let fm = c.format();
     let (lo_x, hi_x) = if c.is_f32() { (-104.0, 20.0) } else { (-746.0, 40.0) };
-    // Below lo_x the result is 0: computed on 0 and zeroed (no underflow).
-    let (live, x) = live_lanes(c, x, lo_x);
+    // Below the interpreter's underflow point the result is 0, as there;
+    // those lanes are computed on 0 and zeroed (no denormal arithmetic).
+    let zero_below = if c.is_f32() { LOGISTIC_ZERO_F32 as f64 } else { LOGISTIC_ZERO_F64 };
+    let (live, x) = live_lanes(c, x, zero_below);
     let xc = c.clamp(x, lo_x, hi_x);
     let (m, t) = c.round_mul_biased(xc, std::f64::consts::LOG2_E, 2 * fm.bias);
     let (ln2_hi, ln2_lo) = if c.is_f32() { (LN2_F32.0 as f64, LN2_F32.1 as f64) } else { LN2_F64 };

@@ -22,6 +22,7 @@ mod erf;
 mod exp;
 pub mod harness;
 mod hyper;
+pub use hyper::{LOGISTIC_ZERO_F32, LOGISTIC_ZERO_F64};
 mod libcalls;
 mod log;
 mod ops;
