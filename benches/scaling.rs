@@ -57,7 +57,7 @@ fn main() {
         .map(|s| s.trim().parse().expect("THREADS: comma-separated counts"))
         .collect();
     let x24 = Tensor::rand_normal(4, [1usize << 24], 0.0, 1.0, DType::F32).unwrap();
-    let x25 = Tensor::rand_normal(7, [1usize << 25], 0.0, 1.0, DType::F32).unwrap();
+    let x26 = Tensor::rand_normal(7, [1usize << 26], 0.0, 1.0, DType::F32).unwrap();
     let x20 = Tensor::rand_uniform(6, [1usize << 20], 0.01, 0.99, DType::F32).unwrap();
     let mlp = Mlp::new(&[784, 512, 512, 10]).activation(Activation::Relu);
     let params = mlp.init(55).unwrap();
@@ -84,7 +84,9 @@ fn main() {
             }
         }
     };
-    report("x*a+b, 2^25 f32 (256 MiB traffic)", &|t| run(|x: Var| x * 1.5 + 0.25, &[&x25], t, 11));
+    report("x*a+b, 2^26 f32 (512 MiB traffic, as STREAM copy)", &|t| {
+        run(|x: Var| x * 1.5 + 0.25, &[&x26], t, 11)
+    });
     report("W4 forward sum(tanh(x*w+b)^2), 2^24", &|t| {
         run(|x: Var| (x * 0.7 + 0.1).tanh().square().sum_all(), &[&x24], t, 11)
     });
