@@ -47,6 +47,14 @@ pub const NUM_THREADS_ENV: &str = "GRADLIFT_NUM_THREADS";
 /// lives in 16 bits of the job word); a loop with more runs inline.
 pub const MAX_PIECES: usize = 0xffff;
 
+/// Workers' stack size. Kernels of very long bodies keep their long-lived
+/// values in stack frames (about 16 bytes per value live across the body:
+/// 16 KiB for the gradient of a 1000-step unrolled map), so workers get
+/// more than Rust's 2 MiB default; the memory is only reserved, pages are
+/// committed as they are touched. Kernels probe their frames, so a body
+/// that still does not fit stops at the guard page. The calling thread
+/// runs pieces too, on its own stack.
+const WORKER_STACK: usize = 64 << 20;
 /// How long an idle worker spins before it sleeps.
 const WORKER_SPIN: Duration = Duration::from_micros(50);
 /// How long the owner of a job spins waiting for the last pieces before it
@@ -147,6 +155,7 @@ impl ThreadPool {
             let shared = Arc::clone(&pool.shared);
             let handle = std::thread::Builder::new()
                 .name(format!("gradlift-worker-{i}"))
+                .stack_size(WORKER_STACK)
                 .spawn(move || worker(&shared))
                 .map_err(|e| RuntimeError::ThreadSpawn { msg: e.to_string() })?;
             pool.workers.push(handle);
