@@ -56,6 +56,10 @@ pub enum Command {
         /// The function (default: the first in the file).
         #[arg(long)]
         func: Option<String>,
+        /// Print the generated machine code instead (Cranelift's
+        /// disassembly of the lowered code).
+        #[arg(long)]
+        asm: bool,
     },
     /// Compile a function, print the time of every stage, and time calls.
     Bench {
@@ -176,16 +180,19 @@ pub fn run(cli: Cli) -> Result<String, String> {
             let g = ad::grad(f, &wrt, of).map_err(|e| e.to_string())?;
             Ok(print_function(&g))
         }
-        Command::Clif { file, func } => {
+        Command::Clif { file, func, asm } => {
             let m = load(&file)?;
             let f = m.func(func.as_deref()).map_err(|e| e.to_string())?;
             let c = compile(f, &CompileOptions::default()).map_err(|e| e.to_string())?;
             let mut out = String::new();
             for step in &c.fused.steps {
                 if let gradlift_compiler::fusion::Step::Kernel { body, .. } = step {
-                    out.push_str(
-                        &gradlift_compiler::codegen::clif_text(body).map_err(|e| e.to_string())?,
-                    );
+                    let text = if asm {
+                        gradlift_compiler::codegen::asm_text(body)
+                    } else {
+                        gradlift_compiler::codegen::clif_text(body)
+                    };
+                    out.push_str(&text.map_err(|e| e.to_string())?);
                     out.push('\n');
                 }
             }

@@ -127,3 +127,16 @@ fn grad_and_jvp_print_runnable_functions() {
     assert_eq!(code, 1);
     assert!(err.contains("no parameter %zz") && err.contains("%a, %b"), "{err}");
 }
+
+#[test]
+fn clif_prints_the_ir_and_asm_the_machine_code_of_every_kernel() {
+    let (code, out, err) = gradlift(&["clif", "examples/kinematics_loss.gir"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("; kernel @") && out.contains("function %"), "{out}");
+    let (code, asm, err) = gradlift(&["clif", "--asm", "examples/kinematics_loss.gir"]);
+    assert_eq!(code, 0, "{err}");
+    // The same kernels, as x86-64 code: SIMD arithmetic and a return.
+    assert_eq!(asm.matches("; kernel @").count(), out.matches("; kernel @").count(), "{asm}");
+    assert!(asm.contains("block0:") && asm.contains("ret"), "{asm}");
+    assert!(["mulps", "addps", "subps", "mulss", "addss"].iter().any(|m| asm.contains(m)), "{asm}");
+}

@@ -567,13 +567,50 @@ pub fn clif_text(body: &Function) -> Result<String, CompileError> {
 /// [`clif_text`] of `body` compiled as a kernel of `kind` (see
 /// [`KernelCompiler::add_kind`]).
 pub fn clif_text_kind(body: &Function, kind: &KernelKind) -> Result<String, CompileError> {
+    render_kind(body, kind, &mut |f, _| Ok(f.display().to_string()))
+}
+
+/// The machine code of the kernel functions of `body` (compiled as
+/// [`KernelCompiler::add`] would), as Cranelift's disassembly of its
+/// lowered code (one `block` per basic block, stack slots as offsets).
+pub fn asm_text(body: &Function) -> Result<String, CompileError> {
+    asm_text_kind(body, &kind_of(body.name(), body)?)
+}
+
+/// [`asm_text`] of `body` compiled as a kernel of `kind`.
+pub fn asm_text_kind(body: &Function, kind: &KernelKind) -> Result<String, CompileError> {
+    render_kind(body, kind, &mut |f, name| {
+        let large = f.dfg.num_insts() > LARGE_FUNCTION_INSTS;
+        let isa = jit::host_isa(if large {
+            jit::RegAlloc::SinglePass
+        } else {
+            jit::RegAlloc::Backtracking
+        })?;
+        let mut ctx = Context::for_function(f);
+        ctx.set_disasm(true);
+        let mut ctrl = cranelift_codegen::control::ControlPlane::default();
+        let code = ctx.compile(&*isa, &mut ctrl).map_err(|e| {
+            let msg = cranelift_codegen::print_errors::pretty_error(e.func, e.inner);
+            CompileError::codegen(name, format!("Cranelift rejected the kernel: {msg}"))
+        })?;
+        Ok(code.vcode.clone().unwrap_or_default())
+    })
+}
+
+/// Builds the functions of `body` as a kernel of `kind` and renders each
+/// with `render`, after a header describing the kernel.
+fn render_kind(
+    body: &Function,
+    kind: &KernelKind,
+    render: &mut dyn FnMut(ir::Function, &str) -> Result<String, CompileError>,
+) -> Result<String, CompileError> {
     let mut c = KernelCompiler::new()?;
     let name = body.name();
     if *kind == KernelKind::Small {
         let code = c.small_code(name, body)?;
         let Some(module) = c.module.as_ref() else { return Err(finished()) };
         let f = build_small_function(module, &mut c.fctx, name, &code)?;
-        return Ok(format!("{}{}", code.header(name), f.display()));
+        return Ok(format!("{}{}", code.header(name), render(f, name)?));
     }
     let k = analyse(name, body)?;
     let p = plan(&k);
@@ -583,7 +620,7 @@ pub fn clif_text_kind(body: &Function, kind: &KernelKind) -> Result<String, Comp
     for &role in roles {
         let Some(module) = c.module.as_ref() else { return Err(finished()) };
         let f = build_function(module, &mut c.fctx, &k, &p, &data, role)?;
-        out.push_str(&f.display().to_string());
+        out.push_str(&render(f, name)?);
     }
     Ok(out)
 }
