@@ -151,6 +151,15 @@ pub struct KernelCompiler {
 /// `emit`). Below this size it costs a few milliseconds at most.
 const LARGE_FUNCTION_INSTS: usize = 16_384;
 
+/// The register allocator a function gets (see [`LARGE_FUNCTION_INSTS`]).
+fn regalloc_for(func: &ir::Function) -> jit::RegAlloc {
+    if func.dfg.num_insts() > LARGE_FUNCTION_INSTS {
+        jit::RegAlloc::SinglePass
+    } else {
+        jit::RegAlloc::Backtracking
+    }
+}
+
 /// Which function of a kernel.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Role {
@@ -383,16 +392,17 @@ impl KernelCompiler {
         func: ir::Function,
     ) -> Result<(), CompileError> {
         let Some(module) = self.module.as_mut() else { return Err(finished()) };
-        let large = func.dfg.num_insts() > LARGE_FUNCTION_INSTS;
+        let ra = regalloc_for(&func);
         self.ctx.func = func;
-        let res = if large {
-            if self.large_isa.is_none() {
-                self.large_isa = Some(jit::host_isa(jit::RegAlloc::SinglePass)?);
+        let res = match ra {
+            jit::RegAlloc::SinglePass => {
+                let isa = match &mut self.large_isa {
+                    Some(isa) => isa,
+                    none => none.insert(jit::host_isa(ra)?),
+                };
+                define_with_isa(module, &**isa, id, &mut self.ctx)
             }
-            let isa = self.large_isa.as_deref().expect("made above");
-            define_with_isa(module, isa, id, &mut self.ctx)
-        } else {
-            module.define_function(id, &mut self.ctx)
+            jit::RegAlloc::Backtracking => module.define_function(id, &mut self.ctx),
         };
         let out = res.map_err(|e| {
             let msg = match e {
@@ -580,12 +590,7 @@ pub fn asm_text(body: &Function) -> Result<String, CompileError> {
 /// [`asm_text`] of `body` compiled as a kernel of `kind`.
 pub fn asm_text_kind(body: &Function, kind: &KernelKind) -> Result<String, CompileError> {
     render_kind(body, kind, &mut |f, name| {
-        let large = f.dfg.num_insts() > LARGE_FUNCTION_INSTS;
-        let isa = jit::host_isa(if large {
-            jit::RegAlloc::SinglePass
-        } else {
-            jit::RegAlloc::Backtracking
-        })?;
+        let isa = jit::host_isa(regalloc_for(&f))?;
         let mut ctx = Context::for_function(f);
         ctx.set_disasm(true);
         let mut ctrl = cranelift_codegen::control::ControlPlane::default();

@@ -101,15 +101,17 @@ struct Env {
     /// loops of long kernels), and the slots of those that did.
     spilling: bool,
     spilled: Vec<Option<Spilled>>,
-    /// Rematerialised expressions, computed at each use.
-    deferred: Vec<bool>,
+    /// Rematerialised expressions, computed at each use: whether as a
+    /// packet.
+    deferred: Vec<Option<bool>>,
     /// Spilled values reloaded recently: the value, and the expression
     /// being computed when it was reloaded (nearby uses share it).
     reloaded: RefCell<Vec<Option<(Pk, usize)>>>,
     /// The expression being computed.
     pos: usize,
-    /// Which of the kernel's spill slots hold a live value here.
-    busy: Vec<bool>,
+    /// The kernel's spill slots free here, by size class (1 or 2 parts);
+    /// `None` until this env first spills.
+    free: Option<[Vec<usize>; 2]>,
 }
 
 impl Env {
@@ -300,28 +302,33 @@ impl<'a> Gen<'a> {
             packets: vec![None; self.k.exprs.len()],
             spilling: false,
             spilled: vec![None; self.k.exprs.len()],
-            deferred: vec![false; self.k.exprs.len()],
+            deferred: vec![None; self.k.exprs.len()],
             reloaded: RefCell::new(vec![None; self.k.exprs.len()]),
             pos: 0,
-            busy: Vec::new(),
+            free: None,
         }
     }
 
     /// Stores `pk` (the value of `e`) in a free spill slot of `env`.
     fn spill_value(&self, b: &mut FunctionBuilder, env: &mut Env, e: usize, pk: &Pk) {
         let parts = pk.parts();
-        let size = 16 * parts.len() as u32;
+        let class = parts.len() - 1;
         let mut area = self.spill_area.borrow_mut();
-        env.busy.resize(area.slots.len(), false);
-        let free = (0..area.slots.len()).find(|&i| area.slots[i].0 == size && !env.busy[i]);
-        let i = free.unwrap_or_else(|| {
-            let at = area.size;
+        // An env starts with every slot free: the innermost loops that
+        // spill run one after the other.
+        let free = env.free.get_or_insert_with(|| {
+            let mut f = [Vec::new(), Vec::new()];
+            for (i, &(size, _)) in area.slots.iter().enumerate().rev() {
+                f[size as usize / 16 - 1].push(i);
+            }
+            f
+        });
+        let i = free[class].pop().unwrap_or_else(|| {
+            let (size, at) = (16 * parts.len() as u32, area.size);
             area.slots.push((size, at));
             area.size += size;
-            env.busy.push(false);
             area.slots.len() - 1
         });
-        env.busy[i] = true;
         let base = self.spill_base(b, &mut area);
         let at = area.slots[i].1 as i32;
         for (j, &v) in parts.iter().enumerate() {
@@ -329,6 +336,15 @@ impl<'a> Gen<'a> {
         }
         let types = parts.iter().map(|&v| b.func.dfg.value_type(v)).collect();
         env.spilled[e] = Some(Spilled { slot: i, types, vector: pk.is_vector() });
+    }
+
+    /// Returns the slot of a spilled value whose last use has passed.
+    fn release(&self, env: &mut Env, e: ExprId) {
+        let Some(s) = env.spilled[e as usize].take() else { return };
+        let class = s.types.len() - 1;
+        if let Some(free) = env.free.as_mut() {
+            free[class].push(s.slot);
+        }
     }
 
     /// The address of the spill area (one stack slot, grown as slots are
@@ -635,15 +651,13 @@ impl<'a> Gen<'a> {
         }
         env.pos = e;
         if env.spilling && self.remat[e] {
-            env.deferred[e] = true;
+            env.deferred[e] = Some(vector);
             return;
         }
         let pk = self.compute(b, env, e as ExprId, vector);
         if env.spilling {
             for &x in &self.frees_at[e] {
-                if let Some(s) = env.spilled[x as usize].take() {
-                    env.busy[s.slot] = false;
-                }
+                self.release(env, x);
             }
             if self.spill[e] {
                 self.spill_value(b, env, e, &pk);
@@ -659,17 +673,9 @@ impl<'a> Gen<'a> {
     /// Expression `e` at `env`, as a packet (`vector`) or a scalar.
     fn value(&self, b: &mut FunctionBuilder, env: &Env, e: ExprId, vector: bool) -> Pk {
         let dt = self.k.exprs[e as usize].dtype();
-        if env.deferred[e as usize] {
-            let here = env.vec.is_some();
-            let pk = self.compute(b, env, e, here);
-            return match (vector, here) {
-                (true, false) => splat(b, dt, pk.scalar()),
-                (false, true) => {
-                    self.fail(&format!("expression {e} is a packet where a scalar is needed"));
-                    Pk::S(pk.scalar())
-                }
-                _ => pk,
-            };
+        if let Some(packet) = env.deferred[e as usize] {
+            let pk = self.compute(b, env, e, packet);
+            return self.as_wanted(b, e, pk, vector);
         }
         if let Some(s) = &env.spilled[e as usize] {
             let mut recent = env.reloaded.borrow_mut();
@@ -681,14 +687,8 @@ impl<'a> Gen<'a> {
                     pk
                 }
             };
-            return match (vector, s.vector) {
-                (true, false) => splat(b, dt, pk.scalar()),
-                (false, true) => {
-                    self.fail(&format!("expression {e} is a packet where a scalar is needed"));
-                    Pk::S(pk.scalar())
-                }
-                _ => pk,
-            };
+            drop(recent);
+            return self.as_wanted(b, e, pk, vector);
         }
         if vector {
             if let Some(p) = &env.packets[e as usize] {
@@ -702,6 +702,19 @@ impl<'a> Gen<'a> {
                 self.fail(&format!("expression {e} used before it is computed"));
                 const_value(b, dt, 0, vector)
             }
+        }
+    }
+
+    /// `pk`, the value of `e`, as a packet (`vector`) or a scalar: scalars
+    /// are splatted; a packet where a scalar is needed is an internal error.
+    fn as_wanted(&self, b: &mut FunctionBuilder, e: ExprId, pk: Pk, vector: bool) -> Pk {
+        match (vector, pk.is_vector()) {
+            (true, false) => splat(b, self.k.exprs[e as usize].dtype(), pk.scalar()),
+            (false, true) => {
+                self.fail(&format!("expression {e} is a packet where a scalar is needed"));
+                Pk::S(pk.scalar())
+            }
+            _ => pk,
         }
     }
 
