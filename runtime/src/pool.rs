@@ -228,7 +228,8 @@ impl ThreadPool {
         // Wait for pieces other threads still run.
         let start = Instant::now();
         while sh.done.load(Ordering::Acquire) < pieces {
-            if start.elapsed() > OWNER_SPIN {
+            let waited = start.elapsed();
+            if waited > OWNER_SPIN {
                 let mut guard = lock(&sh.lock);
                 sh.owner_waiting.store(true, Ordering::SeqCst);
                 while sh.done.load(Ordering::SeqCst) < pieces {
@@ -237,7 +238,7 @@ impl ThreadPool {
                 sh.owner_waiting.store(false, Ordering::SeqCst);
                 break;
             }
-            if start.elapsed() > YIELD_AFTER {
+            if waited > YIELD_AFTER {
                 std::thread::yield_now();
             } else {
                 std::hint::spin_loop();
@@ -314,7 +315,8 @@ fn worker(sh: &Shared) {
         let start = Instant::now();
         let mut s = sh.state.load(Ordering::SeqCst);
         while job_id(s) == seen {
-            if start.elapsed() > WORKER_SPIN {
+            let waited = start.elapsed();
+            if waited > WORKER_SPIN {
                 let mut guard = lock(&sh.lock);
                 sh.sleepers.fetch_add(1, Ordering::SeqCst);
                 while job_id(sh.state.load(Ordering::SeqCst)) == seen {
@@ -323,7 +325,7 @@ fn worker(sh: &Shared) {
                 sh.sleepers.fetch_sub(1, Ordering::SeqCst);
                 drop(guard);
             }
-            if start.elapsed() > YIELD_AFTER {
+            if waited > YIELD_AFTER {
                 std::thread::yield_now();
             } else {
                 std::hint::spin_loop();

@@ -20,11 +20,13 @@ pub(crate) const LN2_F64: (f64, f64) = (std::f64::consts::LN_2, 2.319_046_813_84
 /// denormal (correctly rounded from the polynomial) or zero.
 pub(crate) fn exp(c: &mut Ctx, x: Value) -> Value {
     // Below `lo` the result is 0: those lanes compute exp(0) and are zeroed
-    // (see [`live_lanes`]). Above `hi` it is inf; clamping keeps the
+    // (see [`live_lanes`]). Above `hi` it is inf; clamping there keeps the
     // exponent arithmetic in range (n in [-150, 128] / [-1076, 1024]).
     let (lo, hi) = if c.is_f32() { (-104.0, 88.8) } else { (-746.0, 709.8) };
     let (live, x) = live_lanes(c, x, lo);
-    let x = c.clamp(x, lo, hi);
+    // Zeroed lanes are no longer below `lo`: only the top needs clamping.
+    let h = c.f(hi);
+    let x = c.pmin(h, x);
     let r = exp_clamped(c, x);
     c.select_or_zero(live, r)
 }

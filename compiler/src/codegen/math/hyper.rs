@@ -103,7 +103,7 @@ pub const LOGISTIC_ZERO_F64: f64 = -709.782_712_893_384;
 
 /// logistic(x) = 1 / (1 + exp(-x)), as `2^m / (2^m + exp(-r))` with
 /// `x = m ln2 + r` (`m = round(x / ln2)`, two-part ln2 as in exp, x clamped
-/// to [-104, 20] / [-746, 40]): one formula for both signs of x, no `|x|`,
+/// above 20 / 40): one formula for both signs of x, no `|x|`,
 /// no select, and no cancellation on either side. Below
 /// [`LOGISTIC_ZERO_F32`] / [`LOGISTIC_ZERO_F64`] the result is 0, as in the
 /// interpreter; just above, the (denormal) true value.
@@ -134,12 +134,15 @@ pub const LOGISTIC_ZERO_F64: f64 = -709.782_712_893_384;
 /// the time: its chain was longer (|x|, a full exp, then `1 + e`).
 pub(crate) fn logistic(c: &mut Ctx, x: Value) -> Value {
     let fm = c.format();
-    let (lo_x, hi_x) = if c.is_f32() { (-104.0, 20.0) } else { (-746.0, 40.0) };
+    let hi_x = if c.is_f32() { 20.0 } else { 40.0 };
     // Below the interpreter's underflow point the result is 0, as there;
     // those lanes are computed on 0 and zeroed (no denormal arithmetic).
     let zero_below = if c.is_f32() { LOGISTIC_ZERO_F32 as f64 } else { LOGISTIC_ZERO_F64 };
     let (live, x) = live_lanes(c, x, zero_below);
-    let xc = c.clamp(x, lo_x, hi_x);
+    // Zeroed lanes are no longer below `zero_below`: only the top needs
+    // clamping.
+    let h = c.f(hi_x);
+    let xc = c.pmin(h, x);
     let (m, t) = c.round_mul_biased(xc, std::f64::consts::LOG2_E, 2 * fm.bias);
     let (ln2_hi, ln2_lo) = if c.is_f32() { (LN2_F32.0 as f64, LN2_F32.1 as f64) } else { LN2_F64 };
     let hi = c.f(ln2_hi);

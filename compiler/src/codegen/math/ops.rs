@@ -330,12 +330,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
     /// returns `(n as float, t)` where the low integer bits of `t`'s pattern
     /// hold `n`. Valid while `|x * scale| < 2^(mant-1)`.
     pub fn round_mul(&mut self, x: Value, scale: f64) -> (Value, Value) {
-        let magic = self.magic();
-        let s = self.f(scale);
-        let m = self.f(magic);
-        let t = self.fma(x, s, m);
-        let n = self.sub(t, m);
-        (n, t)
+        self.round_mul_biased(x, scale, 0)
     }
 
     /// As [`Ctx::round_mul`] with `bias` added to the magic number: the low
