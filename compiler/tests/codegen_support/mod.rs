@@ -458,68 +458,34 @@ pub enum Values {
     Special,
 }
 
+/// `n` values from `plain`, with `values == Special` about 1 in 8 drawn
+/// from `specials` instead.
+fn draw<T: Copy + Default, R: Rng>(
+    rng: &mut R,
+    n: usize,
+    values: Values,
+    specials: &[T],
+    mut plain: impl FnMut(&mut R) -> T,
+) -> Vec<T> {
+    (0..n)
+        .map(|_| {
+            if values == Values::Special && rng.gen_range(0..8) == 0 {
+                specials.choose(rng).copied().unwrap_or_default()
+            } else {
+                plain(rng)
+            }
+        })
+        .collect()
+}
+
 /// A random tensor of `ty`.
 pub fn random_tensor(rng: &mut impl Rng, ty: &Type, values: Values) -> Tensor {
     let n = ty.shape.size();
-    let special =
-        |rng: &mut dyn rand::RngCore| values == Values::Special && rng.gen_range(0..8) == 0;
     let data = match ty.dtype {
-        DType::F32 => {
-            let sp = specials_f32();
-            Data::F32(
-                (0..n)
-                    .map(|_| {
-                        if special(rng) {
-                            *sp.choose(rng).unwrap_or(&0.0)
-                        } else {
-                            rng.gen_range(-2.0f32..2.0)
-                        }
-                    })
-                    .collect(),
-            )
-        }
-        DType::F64 => {
-            let sp = specials_f64();
-            Data::F64(
-                (0..n)
-                    .map(|_| {
-                        if special(rng) {
-                            *sp.choose(rng).unwrap_or(&0.0)
-                        } else {
-                            rng.gen_range(-2.0f64..2.0)
-                        }
-                    })
-                    .collect(),
-            )
-        }
-        DType::I32 => {
-            let sp = specials_i32();
-            Data::I32(
-                (0..n)
-                    .map(|_| {
-                        if special(rng) {
-                            *sp.choose(rng).unwrap_or(&0)
-                        } else {
-                            rng.gen_range(-9..10)
-                        }
-                    })
-                    .collect(),
-            )
-        }
-        DType::I64 => {
-            let sp = specials_i64();
-            Data::I64(
-                (0..n)
-                    .map(|_| {
-                        if special(rng) {
-                            *sp.choose(rng).unwrap_or(&0)
-                        } else {
-                            rng.gen_range(-9..10)
-                        }
-                    })
-                    .collect(),
-            )
-        }
+        DType::F32 => Data::F32(draw(rng, n, values, &specials_f32(), |r| r.gen_range(-2.0..2.0))),
+        DType::F64 => Data::F64(draw(rng, n, values, &specials_f64(), |r| r.gen_range(-2.0..2.0))),
+        DType::I32 => Data::I32(draw(rng, n, values, &specials_i32(), |r| r.gen_range(-9..10))),
+        DType::I64 => Data::I64(draw(rng, n, values, &specials_i64(), |r| r.gen_range(-9..10))),
         DType::Bool => Data::Bool((0..n).map(|_| rng.gen_bool(0.5)).collect()),
     };
     Tensor::new(ty.shape.clone(), data).expect("tensor")

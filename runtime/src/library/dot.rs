@@ -187,54 +187,20 @@ impl DotPlan {
         let c_at = b * m * n + i0 * n + j0;
         let (ars, acs, brs, bcs) = (self.lhs.rs, self.lhs.cs, self.rhs.rs, self.rhs.cs);
         match self.dtype {
-            DType::F32 => {
-                let (a, bm, c) = (lhs.cast::<f32>(), rhs.cast::<f32>(), out.cast::<f32>());
-                gemm::gemm(
-                    mm,
-                    nn,
-                    k,
-                    c.add(c_at),
-                    1,
-                    n as isize,
-                    false,
-                    a.offset(a_at),
-                    acs,
-                    ars,
-                    bm.offset(b_at),
-                    bcs,
-                    brs,
-                    0.0f32,
-                    1.0f32,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                );
-            }
-            DType::F64 => {
-                let (a, bm, c) = (lhs.cast::<f64>(), rhs.cast::<f64>(), out.cast::<f64>());
-                gemm::gemm(
-                    mm,
-                    nn,
-                    k,
-                    c.add(c_at),
-                    1,
-                    n as isize,
-                    false,
-                    a.offset(a_at),
-                    acs,
-                    ars,
-                    bm.offset(b_at),
-                    bcs,
-                    brs,
-                    0.0f64,
-                    1.0f64,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                );
-            }
+            DType::F32 => float_block::<f32>(
+                (lhs.cast::<f32>().offset(a_at), ars, acs),
+                (rhs.cast::<f32>().offset(b_at), brs, bcs),
+                out.cast::<f32>().add(c_at),
+                (mm, k, nn, n),
+                (0.0, 1.0),
+            ),
+            DType::F64 => float_block::<f64>(
+                (lhs.cast::<f64>().offset(a_at), ars, acs),
+                (rhs.cast::<f64>().offset(b_at), brs, bcs),
+                out.cast::<f64>().add(c_at),
+                (mm, k, nn, n),
+                (0.0, 1.0),
+            ),
             DType::I32 => int_block::<i32>(
                 (lhs.cast::<i32>().offset(a_at), ars, acs),
                 (rhs.cast::<i32>().offset(b_at), brs, bcs),
@@ -255,6 +221,46 @@ impl DotPlan {
             DType::Bool => unreachable!("dot_general on bool"),
         }
     }
+}
+
+/// `C = A · B` over floats through the `gemm` crate (one thread: the
+/// pieces are spread over gradlift's pool instead), `mm × k` times `k × nn`
+/// into rows of stride `ldc`; `(zero, one)` are `C`'s weight (it is not
+/// read) and the product's.
+///
+/// # Safety
+///
+/// `a` and `b` with their strides address `mm × k`
+/// and `k × nn` readable matrices, `c` an `mm × nn` block of rows `ldc`
+/// apart that overlaps neither.
+unsafe fn float_block<T: 'static>(
+    (a, ars, acs): (*const T, isize, isize),
+    (b, brs, bcs): (*const T, isize, isize),
+    c: *mut T,
+    (mm, k, nn, ldc): (usize, usize, usize, usize),
+    (zero, one): (T, T),
+) {
+    gemm::gemm(
+        mm,
+        nn,
+        k,
+        c,
+        1,
+        ldc as isize,
+        false,
+        a,
+        acs,
+        ars,
+        b,
+        bcs,
+        brs,
+        zero,
+        one,
+        false,
+        false,
+        false,
+        gemm::Parallelism::None,
+    );
 }
 
 /// `C = A · B` over integers, `mm × k` times `k × nn` into rows of stride
