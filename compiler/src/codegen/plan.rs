@@ -26,9 +26,13 @@ pub(crate) const CHUNK_MAX_OUTPUTS: u64 = 64;
 /// once per kernel and bounded by the runtime's own inline threshold.
 pub(crate) const GRAIN_TARGET: u64 = 1 << 13;
 /// What a transcendental function (exp, log, logistic, tanh, sin, pow, ...)
-/// costs per element, in cheap elements: the 4-lane polynomial kernels
-/// take ~4 ns per element where a load-add-store loop takes ~0.25 ns
-/// (the runtime's unit of work, see `gradlift_runtime::INLINE_WORK`).
+/// costs per element, in cheap elements (a load-add-store loop takes
+/// ~0.25 ns per element, the runtime's unit of work, see
+/// `gradlift_runtime::INLINE_WORK`). The 4-lane polynomial kernels take
+/// 0.9-1.7 ns (docs/math.md), 4-7 cheap elements; the weight was set when
+/// underflowing lanes made a sigmoid ~4 ns, and errs towards splitting: a
+/// split costs one fork-join (~1 µs) per kernel, and the soft-cut step
+/// (a sigmoid over 10^4 events) runs 1.3x faster on two threads than on one.
 pub(crate) const MATH_WEIGHT: u64 = 15;
 
 /// The loop nest shape.
