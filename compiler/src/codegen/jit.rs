@@ -21,17 +21,33 @@ pub(crate) enum RegAlloc {
     SinglePass,
 }
 
-/// The host ISA with gradlift's settings: `opt_level=speed`, absolute
-/// addresses, inline stack probes, and the given register allocator.
-pub(crate) fn host_isa(ra: RegAlloc) -> Result<OwnedTargetIsa, CompileError> {
+/// How Cranelift compiles a function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Tier {
+    /// `opt_level=speed` (the e-graph optimiser: GVN, LICM, rewrites,
+    /// instructions placed where first needed) or `none` (instructions
+    /// stay in the order they were emitted).
+    pub optimize: bool,
+    pub regalloc: RegAlloc,
+}
+
+impl Tier {
+    /// The default: optimised, backtracking allocator.
+    pub const DEFAULT: Tier = Tier { optimize: true, regalloc: RegAlloc::Backtracking };
+}
+
+/// The host ISA with gradlift's settings: absolute addresses, inline stack
+/// probes, and the optimiser and register allocator of `tier`.
+pub(crate) fn host_isa(tier: Tier) -> Result<OwnedTargetIsa, CompileError> {
     let err = |msg: String| CompileError::codegen("(module)", msg);
     let mut flags = settings::builder();
-    let ra = match ra {
+    let ra = match tier.regalloc {
         RegAlloc::Backtracking => "backtracking",
         RegAlloc::SinglePass => "single_pass",
     };
+    let opt = if tier.optimize { "speed" } else { "none" };
     for (k, v) in [
-        ("opt_level", "speed"),
+        ("opt_level", opt),
         ("is_pic", "false"),
         ("use_colocated_libcalls", "false"),
         // Kernels of long bodies can have frames of many pages (spilled
@@ -53,7 +69,7 @@ pub(crate) fn host_isa(ra: RegAlloc) -> Result<OwnedTargetIsa, CompileError> {
 /// every libm fallback and math-library symbol registered (so finalizing
 /// never meets an unresolved symbol).
 pub(crate) fn new_module() -> Result<JITModule, CompileError> {
-    let isa = host_isa(RegAlloc::Backtracking)?;
+    let isa = host_isa(Tier::DEFAULT)?;
     let mut jb = JITBuilder::with_isa(isa, default_libcall_names());
     for (name, ptr) in libm_fallbacks() {
         jb.symbol(name, ptr);

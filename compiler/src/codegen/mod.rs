@@ -136,28 +136,32 @@ pub struct KernelCompiler {
     ctx: Context,
     fctx: FunctionBuilderContext,
     kernels: Vec<Pending>,
-    /// The ISA with the single-pass register allocator, for functions of
-    /// more than [`LARGE_FUNCTION_INSTS`] instructions (made when first
-    /// needed).
-    large_isa: Option<cranelift_codegen::isa::OwnedTargetIsa>,
+    /// ISAs of tiers other than the module's own (see [`tier_for`]),
+    /// made when first needed.
+    isas: Vec<(jit::Tier, cranelift_codegen::isa::OwnedTargetIsa)>,
 }
 
 /// Functions with more CLIF instructions than this are register-allocated
 /// in one pass. The backtracking allocator's time grows faster than
 /// linearly with the function: on the gradient of a 1000-step unrolled
-/// logistic map (about 40 000 instructions) it takes ~370 ms against ~30 ms,
-/// while the code runs at the same speed or faster, because such bodies
-/// already keep their long-lived values in explicit stack slots (see
-/// `emit`). Below this size it costs a few milliseconds at most.
+/// logistic map (about 40 000 instructions) it takes ~370 ms against ~30 ms.
+/// Below this size it costs a few milliseconds at most.
 const LARGE_FUNCTION_INSTS: usize = 16_384;
 
-/// The register allocator a function gets (see [`LARGE_FUNCTION_INSTS`]).
-fn regalloc_for(func: &ir::Function) -> jit::RegAlloc {
-    if func.dfg.num_insts() > LARGE_FUNCTION_INSTS {
+/// How a kernel function is compiled. Kernels whose long bodies `emit`
+/// schedules itself (explicit spill slots, interleaved packets: see
+/// `emit::keeps_order`) skip Cranelift's optimiser, which would place each
+/// pure instruction where its first side-effecting user needs it: the
+/// interleaved dependency chains would be emitted one after the other,
+/// and a gradient's whole reverse sweep after all of its reloads. Large
+/// functions get the single-pass allocator (see [`LARGE_FUNCTION_INSTS`]).
+fn tier_for(func: &ir::Function, keeps_order: bool) -> jit::Tier {
+    let regalloc = if func.dfg.num_insts() > LARGE_FUNCTION_INSTS {
         jit::RegAlloc::SinglePass
     } else {
         jit::RegAlloc::Backtracking
-    }
+    };
+    jit::Tier { optimize: !keeps_order, regalloc }
 }
 
 /// Which function of a kernel.
@@ -192,7 +196,7 @@ impl KernelCompiler {
             ctx,
             fctx: FunctionBuilderContext::new(),
             kernels: Vec::new(),
-            large_isa: None,
+            isas: Vec::new(),
         })
     }
 
@@ -259,7 +263,7 @@ impl KernelCompiler {
             .declare_anonymous_function(&kernel_signature(module))
             .map_err(|e| CompileError::codegen(name, e.to_string()))?;
         let func = build_small_function(module, &mut self.fctx, name, &code)?;
-        self.compile_function(name, id, func)?;
+        self.compile_function(name, id, func, false)?;
         let unit_cost = code.parts.iter().map(|pt| (pt.p.units * pt.p.unit_cost) as usize).sum();
         self.kernels.push(Pending {
             name: name.to_string(),
@@ -380,29 +384,28 @@ impl KernelCompiler {
             .declare_anonymous_function(&sig)
             .map_err(|e| CompileError::codegen(&k.name, e.to_string()))?;
         let func = build_function(module, &mut self.fctx, k, p, data, role)?;
-        self.compile_function(&k.name, id, func)?;
+        self.compile_function(&k.name, id, func, emit::keeps_order(k))?;
         Ok(id)
     }
 
-    /// Compiles `func` as the body of function `id`.
+    /// Compiles `func` as the body of function `id` (`keeps_order`: see
+    /// [`tier_for`]).
     fn compile_function(
         &mut self,
         name: &str,
         id: FuncId,
         func: ir::Function,
+        keeps_order: bool,
     ) -> Result<(), CompileError> {
+        let tier = tier_for(&func, keeps_order);
+        if tier != jit::Tier::DEFAULT && !self.isas.iter().any(|(t, _)| *t == tier) {
+            self.isas.push((tier, jit::host_isa(tier)?));
+        }
         let Some(module) = self.module.as_mut() else { return Err(finished()) };
-        let ra = regalloc_for(&func);
         self.ctx.func = func;
-        let res = match ra {
-            jit::RegAlloc::SinglePass => {
-                let isa = match &mut self.large_isa {
-                    Some(isa) => isa,
-                    none => none.insert(jit::host_isa(ra)?),
-                };
-                define_with_isa(module, &**isa, id, &mut self.ctx)
-            }
-            jit::RegAlloc::Backtracking => module.define_function(id, &mut self.ctx),
+        let res = match self.isas.iter().find(|(t, _)| *t == tier) {
+            Some((_, isa)) => define_with_isa(module, &**isa, id, &mut self.ctx),
+            None => module.define_function(id, &mut self.ctx),
         };
         let out = res.map_err(|e| {
             let msg = match e {
@@ -577,7 +580,7 @@ pub fn clif_text(body: &Function) -> Result<String, CompileError> {
 /// [`clif_text`] of `body` compiled as a kernel of `kind` (see
 /// [`KernelCompiler::add_kind`]).
 pub fn clif_text_kind(body: &Function, kind: &KernelKind) -> Result<String, CompileError> {
-    render_kind(body, kind, &mut |f, _| Ok(f.display().to_string()))
+    render_kind(body, kind, &mut |f, _, _| Ok(f.display().to_string()))
 }
 
 /// The machine code of the kernel functions of `body` (compiled as
@@ -589,8 +592,8 @@ pub fn asm_text(body: &Function) -> Result<String, CompileError> {
 
 /// [`asm_text`] of `body` compiled as a kernel of `kind`.
 pub fn asm_text_kind(body: &Function, kind: &KernelKind) -> Result<String, CompileError> {
-    render_kind(body, kind, &mut |f, name| {
-        let isa = jit::host_isa(regalloc_for(&f))?;
+    render_kind(body, kind, &mut |f, name, keeps_order| {
+        let isa = jit::host_isa(tier_for(&f, keeps_order))?;
         let mut ctx = Context::for_function(f);
         ctx.set_disasm(true);
         let mut ctrl = cranelift_codegen::control::ControlPlane::default();
@@ -607,7 +610,7 @@ pub fn asm_text_kind(body: &Function, kind: &KernelKind) -> Result<String, Compi
 fn render_kind(
     body: &Function,
     kind: &KernelKind,
-    render: &mut dyn FnMut(ir::Function, &str) -> Result<String, CompileError>,
+    render: &mut dyn FnMut(ir::Function, &str, bool) -> Result<String, CompileError>,
 ) -> Result<String, CompileError> {
     let mut c = KernelCompiler::new()?;
     let name = body.name();
@@ -615,7 +618,7 @@ fn render_kind(
         let code = c.small_code(name, body)?;
         let Some(module) = c.module.as_ref() else { return Err(finished()) };
         let f = build_small_function(module, &mut c.fctx, name, &code)?;
-        return Ok(format!("{}{}", code.header(name), render(f, name)?));
+        return Ok(format!("{}{}", code.header(name), render(f, name, false)?));
     }
     let k = analyse(name, body)?;
     let p = plan(&k);
@@ -625,7 +628,7 @@ fn render_kind(
     for &role in roles {
         let Some(module) = c.module.as_ref() else { return Err(finished()) };
         let f = build_function(module, &mut c.fctx, &k, &p, &data, role)?;
-        out.push_str(&render(f, name)?);
+        out.push_str(&render(f, name, emit::keeps_order(&k))?);
     }
     Ok(out)
 }
