@@ -597,60 +597,59 @@ impl<'a> Gen<'a> {
             None => self.store_elementwise(b, &env),
             Some((v, (lo, hi))) => {
                 let var = self.k.dims[v].var;
-                let mut vstart = lo;
-                if self.interleave > 1 {
-                    let step = (self.interleave * LANES) as i64;
-                    let iend = whole_steps_end(b, lo, hi, step);
-                    let (f, i, _) = open_loop(b, lo, iend, step, &[]);
-                    let mut shared = env.clone();
-                    shared.free = Default::default();
-                    let mut evs: Vec<Env> = (0..self.interleave)
-                        .map(|c| {
-                            let mut e = shared.clone();
-                            e.vars[var as usize] = Some(if c == 0 {
-                                i
-                            } else {
-                                b.ins().iadd_imm_s(i, (c * LANES) as i64)
-                            });
-                            e.vec = Some(var);
-                            e.spilling = true;
-                            e
-                        })
-                        .collect();
-                    self.materialize_interleaved(b, &mut evs);
-                    for e in &evs {
-                        self.store_elementwise(b, e);
-                    }
-                    close_loop(b, f, i, &[]);
-                    vstart = iend;
+                let step = self.interleave * LANES;
+                // Every range a whole number of steps: no loop after the
+                // vector loop (one copy of the body less to compile).
+                let exact = self.whole_steps(v, step as u64);
+                let vend = if exact { hi } else { whole_steps_end(b, lo, hi, step as i64) };
+                let (f, i, _) = open_loop(b, lo, vend, step as i64, &[]);
+                let mut shared = env.clone();
+                shared.free = Default::default();
+                let mut evs: Vec<Env> = (0..self.interleave)
+                    .map(|c| {
+                        let mut e = shared.clone();
+                        e.vars[var as usize] = Some(if c == 0 {
+                            i
+                        } else {
+                            b.ins().iadd_imm_s(i, (c * LANES) as i64)
+                        });
+                        e.vec = Some(var);
+                        e.spilling = true;
+                        e
+                    })
+                    .collect();
+                self.materialize_interleaved(b, &mut evs);
+                for e in &evs {
+                    self.store_elementwise(b, e);
                 }
-                // (After interleaved packets, the scalar loop does the
-                // rest: fewer than `interleave` packets, and one copy of
-                // the body less to compile.)
-                let mut vend = vstart;
-                if self.interleave == 1 {
-                    vend = whole_steps_end(b, vstart, hi, LANES as i64);
-                    let (f, i, _) = open_loop(b, vstart, vend, LANES as i64, &[]);
-                    let mut ev = env.clone();
-                    ev.free = Default::default();
-                    ev.vars[var as usize] = Some(i);
-                    ev.vec = Some(var);
-                    ev.spilling = true;
-                    self.materialize(b, &mut ev);
-                    self.store_elementwise(b, &ev);
-                    close_loop(b, f, i, &[]);
-                }
-                let (f, i, _) = open_loop(b, vend, hi, 1, &[]);
-                let mut et = env;
-                et.free = Default::default();
-                et.vars[var as usize] = Some(i);
-                et.spilling = true;
-                self.materialize(b, &mut et);
-                self.store_elementwise(b, &et);
                 close_loop(b, f, i, &[]);
+                if !exact {
+                    // The rest in scalar code (after interleaved packets:
+                    // fewer than `interleave` packets, and one copy of the
+                    // body less to compile than a single-packet loop).
+                    let (f, i, _) = open_loop(b, vend, hi, 1, &[]);
+                    let mut et = env;
+                    et.free = Default::default();
+                    et.vars[var as usize] = Some(i);
+                    et.spilling = true;
+                    self.materialize(b, &mut et);
+                    self.store_elementwise(b, &et);
+                    close_loop(b, f, i, &[]);
+                }
             }
         }
         self.close_dims(b, frames, Vec::new());
+    }
+
+    /// Whether every range of loop dim `d` the units cover is a whole
+    /// number of `step`s.
+    fn whole_steps(&self, d: usize, step: u64) -> bool {
+        let whole_blocks = match self.p.cover[d] {
+            Cover::Full => true,
+            Cover::Block(c) => c.is_multiple_of(step),
+            Cover::Fixed => step == 1,
+        };
+        whole_blocks && self.k.dims[d].extent.is_multiple_of(step)
     }
 
     /// Stores every elementwise output at the point `env`.

@@ -120,7 +120,11 @@ impl Gen<'_> {
             Some((v, (lo, hi))) => {
                 let var = k.dims[v].var;
                 let step_a = (a * LANES) as i64;
-                let vend_a = whole_steps_end(b, lo, hi, step_a);
+                // Ranges of whole steps need no loops after (see
+                // `loop_nest`).
+                let exact_a = self.whole_steps(v, step_a as u64);
+                let exact = self.whole_steps(v, LANES as u64);
+                let vend_a = if exact_a { hi } else { whole_steps_end(b, lo, hi, step_a) };
                 // Unrolled: `a` packets per iteration, one accumulator each.
                 let (f, i, inside) = open_loop(b, lo, vend_a, step_a, &flatten(&accs));
                 let cur = unflatten(&template, &inside);
@@ -141,9 +145,9 @@ impl Gen<'_> {
                 let out = close_loop(b, f, i, &flatten(&join(&vs, &ss)));
                 accs = unflatten(&template, &out);
                 let mut vend = vend_a;
-                if a > 1 {
+                if a > 1 && !exact_a {
                     // Whole packets left: into accumulator 0.
-                    vend = whole_steps_end(b, vend_a, hi, LANES as i64);
+                    vend = if exact { hi } else { whole_steps_end(b, vend_a, hi, LANES as i64) };
                     let (f, i, inside) = open_loop(b, vend_a, vend, LANES as i64, &flatten(&accs));
                     let cur = unflatten(&template, &inside);
                     let (mut vs, ss) = split(&cur);
@@ -160,17 +164,19 @@ impl Gen<'_> {
                     let out = close_loop(b, f, i, &flatten(&join(&vs, &ss)));
                     accs = unflatten(&template, &out);
                 }
-                // Scalar tail.
-                let (f, i, inside) = open_loop(b, vend, hi, 1, &flatten(&accs));
-                let cur = unflatten(&template, &inside);
-                let (vs, mut ss) = split(&cur);
-                let mut e = env.clone();
-                e.vars[var as usize] = Some(i);
-                self.materialize(b, &mut e);
-                self.accumulate(b, std::slice::from_ref(&e), &mut ss, false);
-                self.store_elementwise(b, &e);
-                let out = close_loop(b, f, i, &flatten(&join(&vs, &ss)));
-                accs = unflatten(&template, &out);
+                if !exact {
+                    // Scalar tail.
+                    let (f, i, inside) = open_loop(b, vend, hi, 1, &flatten(&accs));
+                    let cur = unflatten(&template, &inside);
+                    let (vs, mut ss) = split(&cur);
+                    let mut e = env.clone();
+                    e.vars[var as usize] = Some(i);
+                    self.materialize(b, &mut e);
+                    self.accumulate(b, std::slice::from_ref(&e), &mut ss, false);
+                    self.store_elementwise(b, &e);
+                    let out = close_loop(b, f, i, &flatten(&join(&vs, &ss)));
+                    accs = unflatten(&template, &out);
+                }
             }
         }
         let out = self.close_dims(b, rframes, flatten(&accs));
