@@ -263,7 +263,7 @@ impl KernelCompiler {
             .declare_anonymous_function(&kernel_signature(module))
             .map_err(|e| CompileError::codegen(name, e.to_string()))?;
         let func = build_small_function(module, &mut self.fctx, name, &code)?;
-        self.compile_function(name, id, func, false)?;
+        self.compile_function(name, id, func, code.keeps_order())?;
         let unit_cost = code.parts.iter().map(|pt| (pt.p.units * pt.p.unit_cost) as usize).sum();
         self.kernels.push(Pending {
             name: name.to_string(),
@@ -618,7 +618,7 @@ fn render_kind(
         let code = c.small_code(name, body)?;
         let Some(module) = c.module.as_ref() else { return Err(finished()) };
         let f = build_small_function(module, &mut c.fctx, name, &code)?;
-        return Ok(format!("{}{}", code.header(name), render(f, name, false)?));
+        return Ok(format!("{}{}", code.header(name), render(f, name, code.keeps_order())?));
     }
     let k = analyse(name, body)?;
     let p = plan(&k);

@@ -439,6 +439,12 @@ pub(crate) struct SmallCode {
 }
 
 impl SmallCode {
+    /// Whether a stage's body is emitted in an order Cranelift must keep
+    /// (see `emit::keeps_order`).
+    pub fn keeps_order(&self) -> bool {
+        self.parts.iter().any(|pt| super::emit::keeps_order(&pt.k))
+    }
+
     /// Comment lines describing the stages, for `clif_text`.
     pub fn header(&self, name: &str) -> String {
         let mut out = format!(

@@ -86,8 +86,11 @@ fn vector_pressure(k: &Kernel, last_use: &[usize], spill: &[bool], remat: &[bool
             Some(*l)
         })
         .collect();
-    live.sort_unstable();
-    live.get(n * 9 / 10).map_or(0, |&l| l.max(0) as usize)
+    if live.is_empty() {
+        return 0;
+    }
+    let (_, &mut at, _) = live.select_nth_unstable(n * 9 / 10);
+    at.max(0) as usize
 }
 
 /// The varying operand of `e` when `e` is cheap to recompute from it: an
@@ -598,10 +601,7 @@ impl<'a> Gen<'a> {
             Some((v, (lo, hi))) => {
                 let var = self.k.dims[v].var;
                 let step = self.interleave * LANES;
-                // Every range a whole number of steps: no loop after the
-                // vector loop (one copy of the body less to compile).
-                let exact = self.whole_steps(v, step as u64);
-                let vend = if exact { hi } else { whole_steps_end(b, lo, hi, step as i64) };
+                let (vend, exact) = self.steps_end(b, v, lo, hi, step);
                 let (f, i, _) = open_loop(b, lo, vend, step as i64, &[]);
                 let mut shared = env.clone();
                 shared.free = Default::default();
@@ -639,6 +639,25 @@ impl<'a> Gen<'a> {
             }
         }
         self.close_dims(b, frames, Vec::new());
+    }
+
+    /// The end of whole `step`s of `[lo, hi)` along loop dim `d`, and
+    /// whether that is `hi` for every range the units cover (then no loop
+    /// is needed after the `step` loop: one copy of the body less to
+    /// compile).
+    fn steps_end(
+        &self,
+        b: &mut FunctionBuilder,
+        d: usize,
+        lo: Value,
+        hi: Value,
+        step: usize,
+    ) -> (Value, bool) {
+        if self.whole_steps(d, step as u64) {
+            (hi, true)
+        } else {
+            (whole_steps_end(b, lo, hi, step as i64), false)
+        }
     }
 
     /// Whether every range of loop dim `d` the units cover is a whole
@@ -718,9 +737,7 @@ impl<'a> Gen<'a> {
     /// Computes every expression whose variables are all known at `env`
     /// and that it does not hold yet, in topological order.
     fn materialize(&self, b: &mut FunctionBuilder, env: &mut Env) {
-        for e in 0..self.k.exprs.len() {
-            self.materialize_one(b, env, e);
-        }
+        self.materialize_interleaved(b, std::slice::from_mut(env));
     }
 
     /// [`Self::materialize`] at several points at once, expression by

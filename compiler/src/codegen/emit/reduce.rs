@@ -120,11 +120,7 @@ impl Gen<'_> {
             Some((v, (lo, hi))) => {
                 let var = k.dims[v].var;
                 let step_a = (a * LANES) as i64;
-                // Ranges of whole steps need no loops after (see
-                // `loop_nest`).
-                let exact_a = self.whole_steps(v, step_a as u64);
-                let exact = self.whole_steps(v, LANES as u64);
-                let vend_a = if exact_a { hi } else { whole_steps_end(b, lo, hi, step_a) };
+                let (vend_a, exact_a) = self.steps_end(b, v, lo, hi, a * LANES);
                 // Unrolled: `a` packets per iteration, one accumulator each.
                 let (f, i, inside) = open_loop(b, lo, vend_a, step_a, &flatten(&accs));
                 let cur = unflatten(&template, &inside);
@@ -145,9 +141,10 @@ impl Gen<'_> {
                 let out = close_loop(b, f, i, &flatten(&join(&vs, &ss)));
                 accs = unflatten(&template, &out);
                 let mut vend = vend_a;
+                let mut exact = exact_a;
                 if a > 1 && !exact_a {
                     // Whole packets left: into accumulator 0.
-                    vend = if exact { hi } else { whole_steps_end(b, vend_a, hi, LANES as i64) };
+                    (vend, exact) = self.steps_end(b, v, vend_a, hi, LANES);
                     let (f, i, inside) = open_loop(b, vend_a, vend, LANES as i64, &flatten(&accs));
                     let cur = unflatten(&template, &inside);
                     let (mut vs, ss) = split(&cur);
