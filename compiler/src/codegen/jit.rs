@@ -77,6 +77,9 @@ pub(crate) fn new_module() -> Result<JITModule, CompileError> {
     for (name, ptr) in math::libcall_symbols() {
         jb.symbol(name, ptr);
     }
+    for f in math::batch_symbols() {
+        jb.symbol(f.name, f.addr);
+    }
     Ok(JITModule::new(jb))
 }
 

@@ -139,6 +139,10 @@ pub struct KernelCompiler {
     /// ISAs of tiers other than the module's own (see [`tier_for`]),
     /// made when first needed.
     isas: Vec<(jit::Tier, cranelift_codegen::isa::OwnedTargetIsa)>,
+    /// The import index of the first batch math function, where the host
+    /// has them and staging is on (see [`KernelCompiler::set_batch_math`]).
+    batch_imports: Option<u32>,
+    batch_first: Option<u32>,
 }
 
 /// Functions with more CLIF instructions than this are register-allocated
@@ -190,6 +194,24 @@ impl KernelCompiler {
                 ));
             }
         }
+        // Then the batch functions, after them (their index is the
+        // libcalls' count plus their own).
+        let first = math::libcall_symbols().len() as u32;
+        let mut bsig = module.make_signature();
+        bsig.params.extend([AbiParam::new(types::I64), AbiParam::new(types::I64)]);
+        let batch = math::batch_symbols();
+        for (k, f) in batch.iter().enumerate() {
+            let id = module
+                .declare_function(f.name, Linkage::Import, &bsig)
+                .map_err(|e| CompileError::codegen("(module)", e.to_string()))?;
+            if id.as_u32() != first + k as u32 {
+                return Err(CompileError::codegen(
+                    "(module)",
+                    format!("batch symbol {} got function id {}", f.name, id.as_u32()),
+                ));
+            }
+        }
+        let batch_first = (!batch.is_empty()).then_some(first);
         let ctx = module.make_context();
         Ok(KernelCompiler {
             module: Some(module),
@@ -197,7 +219,17 @@ impl KernelCompiler {
             fctx: FunctionBuilderContext::new(),
             kernels: Vec::new(),
             isas: Vec::new(),
+            batch_imports: batch_first,
+            batch_first,
         })
+    }
+
+    /// Whether kernels added from now on may hand transcendental functions
+    /// of their vector loops to the wider batch functions of
+    /// `math::batch` (on by default where the host has them; results are
+    /// the same bits either way, only the speed differs).
+    pub fn set_batch_math(&mut self, on: bool) {
+        self.batch_imports = if on { self.batch_first } else { None };
     }
 
     /// Compiles `body` as the kind [`kernel_kind`] decides: one loop
@@ -383,7 +415,7 @@ impl KernelCompiler {
         let id = module
             .declare_anonymous_function(&sig)
             .map_err(|e| CompileError::codegen(&k.name, e.to_string()))?;
-        let func = build_function(module, &mut self.fctx, k, p, data, role)?;
+        let func = build_function(module, &mut self.fctx, k, p, data, role, self.batch_imports)?;
         self.compile_function(&k.name, id, func, emit::keeps_order(k))?;
         Ok(id)
     }
@@ -511,6 +543,7 @@ fn build_function(
     p: &Plan,
     data: &[DataId],
     role: Role,
+    batch_imports: Option<u32>,
 ) -> Result<ir::Function, CompileError> {
     let suffix = if role == Role::Main { "main" } else { "finish" };
     let mut func = kernel_function(module, &k.name, suffix);
@@ -542,7 +575,7 @@ fn build_function(
         } else {
             Ptrs { inputs: Vec::new(), outputs: Vec::new(), scratch: Vec::new(), data: Vec::new() }
         };
-        let g = Gen::new(k, p, ptrs);
+        let g = Gen::new(k, p, ptrs, batch_imports);
         match role {
             Role::Main => g.main_body(&mut b, start, end),
             Role::Finish => g.finish_body(&mut b),
@@ -627,7 +660,7 @@ fn render_kind(
     let roles: &[Role] = if p.chunks > 1 { &[Role::Main, Role::Finish] } else { &[Role::Main] };
     for &role in roles {
         let Some(module) = c.module.as_ref() else { return Err(finished()) };
-        let f = build_function(module, &mut c.fctx, &k, &p, &data, role)?;
+        let f = build_function(module, &mut c.fctx, &k, &p, &data, role, c.batch_imports)?;
         out.push_str(&render(f, name, emit::keeps_order(&k))?);
     }
     Ok(out)

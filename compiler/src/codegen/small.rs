@@ -525,7 +525,8 @@ pub(crate) fn build_small_function(
                 scratch: Vec::new(),
                 data: pt.data.iter().map(|d| data[d]).collect(),
             };
-            let g = Gen::new(&pt.k, &pt.p, ptrs);
+            // (Stages of small kernels are at most 256 elements: no staging.)
+            let g = Gen::new(&pt.k, &pt.p, ptrs, None);
             g.inline_body(&mut b);
             if failure.is_none() {
                 failure = g.failure.into_inner();

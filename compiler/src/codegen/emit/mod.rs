@@ -14,8 +14,9 @@ use std::rc::Rc;
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    types, Block, BlockArg, InstBuilder, MemFlagsData, StackSlot, StackSlotData, StackSlotKind,
-    Type, Value,
+    types, AbiParam, Block, BlockArg, ExtFuncData, ExternalName, FuncRef, InstBuilder,
+    MemFlagsData, Signature, StackSlot, StackSlotData, StackSlotKind, Type, UserExternalName,
+    Value,
 };
 use cranelift_frontend::FunctionBuilder;
 use gradlift_ir::{BinaryOp, DType, UnaryOp};
@@ -24,6 +25,7 @@ use smallvec::SmallVec;
 use super::analysis::{ENode, ExprId, Kernel, Src};
 use super::index::LinId;
 use super::lower;
+use super::math::{batch_index, MathFn};
 use super::packet::{
     self, const_value, elem_addr, from_lanes, load_packet, load_scalar, reverse_lanes, splat,
     store_packet, store_scalar, to_lanes, vconst_lanes, Pk, LANES,
@@ -116,6 +118,98 @@ fn remat_source(k: &Kernel, e: usize) -> Option<usize> {
     varying.next().is_none().then_some(x as usize)
 }
 
+/// Elements per block of a staged loop (a multiple of every vector step):
+/// one batch call per staged function and block; buffers of 2 KB (f32).
+const STAGE_BLOCK: usize = 512;
+/// At most this many functions of a kernel are staged (each adds a pass
+/// over the block that recomputes what its argument needs).
+const MAX_STAGED: usize = 4;
+/// Staging needs vector ranges of at least this many elements: shorter
+/// ones spend more on the calls than the wider vectors save.
+const STAGE_MIN_RANGE: u64 = 64;
+
+/// A math function evaluated by a batch function (see `math::batch`):
+/// the vector loop runs in blocks of [`STAGE_BLOCK`] elements; per block,
+/// one pass per staged expression stores its argument to a stack buffer
+/// and calls the batch function on it in place; a last pass runs the body,
+/// reading staged values from the buffers. Values are bit-for-bit those of
+/// the inline code, and the packets of a block meet the accumulators in
+/// the same order, so reductions are unchanged too.
+struct Staging {
+    /// The staged expressions (in order), their argument, and the index of
+    /// the batch function among the module's imports.
+    exprs: Vec<(usize, usize, u32)>,
+    /// The expressions each pass computes: pass `j` the argument of staged
+    /// expression `j` (with earlier staged values read back), the last the
+    /// kernel's outputs.
+    want: Vec<Rc<Vec<bool>>>,
+}
+
+impl Staging {
+    /// The staging of kernel `k` planned as `p`, where the host has batch
+    /// functions (imported from index `first_import` on) for the kernel's
+    /// transcendental vector expressions.
+    fn new(k: &Kernel, p: &Plan, first_import: Option<u32>) -> Option<Staging> {
+        let first = first_import?;
+        if keeps_order(k) || !matches!(p.mode, Mode::Loop | Mode::RowReduce) {
+            return None;
+        }
+        let v = p.vector_dim?;
+        let range = match p.cover[v] {
+            Cover::Block(c) => c.min(k.dims[v].extent),
+            Cover::Full => k.dims[v].extent,
+            Cover::Fixed => 1,
+        };
+        if range < STAGE_MIN_RANGE {
+            return None;
+        }
+        let var = k.dims[v].var;
+        let mut exprs = Vec::new();
+        for (e, node) in k.exprs.iter().enumerate() {
+            let ENode::Unary { op, dtype, x } = *node else { continue };
+            let f = match op {
+                UnaryOp::Tanh => MathFn::Tanh,
+                _ => continue,
+            };
+            if k.deps[e] & (1 << var) == 0 {
+                continue;
+            }
+            if let Some(i) = batch_index(f, dtype) {
+                exprs.push((e, x as usize, first + i as u32));
+            }
+        }
+        if exprs.is_empty() || exprs.len() > MAX_STAGED {
+            return None;
+        }
+        let mut stop = vec![false; k.exprs.len()];
+        for &(e, _, _) in &exprs {
+            stop[e] = true;
+        }
+        let mut want: Vec<Rc<Vec<bool>>> =
+            exprs.iter().map(|&(_, x, _)| Rc::new(closure(k, [x], &stop))).collect();
+        want.push(Rc::new(closure(k, k.outputs.iter().map(|o| o.expr as usize), &stop)));
+        Some(Staging { exprs, want })
+    }
+
+    fn position(&self, e: usize) -> Option<usize> {
+        self.exprs.iter().position(|&(s, _, _)| s == e)
+    }
+}
+
+/// The expressions `roots` need (themselves included), not looking past
+/// those in `stop`.
+fn closure(k: &Kernel, roots: impl IntoIterator<Item = usize>, stop: &[bool]) -> Vec<bool> {
+    let mut need = vec![false; k.exprs.len()];
+    let mut todo: Vec<usize> = roots.into_iter().filter(|&e| e < k.exprs.len()).collect();
+    while let Some(e) = todo.pop() {
+        if std::mem::replace(&mut need[e], true) || stop[e] {
+            continue;
+        }
+        todo.extend(k.exprs[e].args().into_iter().map(|a| a as usize));
+    }
+    need
+}
+
 /// A value kept in a stack slot: its parts at 16-byte steps.
 #[derive(Clone)]
 struct Spilled {
@@ -150,6 +244,12 @@ struct Env {
     /// `None` until this env first spills. Envs interleaved in one loop
     /// body share it.
     free: Rc<RefCell<Option<[Vec<usize>; 2]>>>,
+    /// The expressions to compute here, where not all (a phase of a
+    /// staged loop: see [`Staging`]).
+    want: Option<Rc<Vec<bool>>>,
+    /// In a staged loop: per stage buffer, its address less the block's
+    /// first index (see `vector_loop`); staged values are read from there.
+    stage_bias: Option<Rc<Vec<Value>>>,
 }
 
 impl Env {
@@ -166,6 +266,10 @@ impl Env {
         }
     }
 }
+
+/// One iteration of a vector loop: `(b, i, env, carried) -> next carried`
+/// (see `Gen::vector_loop`).
+type LoopBody<'x> = dyn FnMut(&mut FunctionBuilder, Value, &Env, &[Value]) -> Vec<Value> + 'x;
 
 /// A rotated loop being emitted.
 struct Frame {
@@ -269,6 +373,12 @@ pub(crate) struct Gen<'a> {
     /// out-of-order window, so one packet at a time leaves the CPU waiting
     /// on latencies. (A power of two.)
     interleave: usize,
+    /// Math functions the vector loop hands to batch functions, if any.
+    staging: Option<Staging>,
+    /// The stage buffers and batch function imports of the function
+    /// being built, made at their first use.
+    stage_slots: RefCell<Vec<StackSlot>>,
+    batch_refs: RefCell<Vec<FuncRef>>,
 }
 
 /// Spill slots (size and offset, in bytes) in one stack slot.
@@ -280,7 +390,10 @@ struct SpillArea {
 }
 
 impl<'a> Gen<'a> {
-    pub fn new(k: &'a Kernel, p: &'a Plan, ptrs: Ptrs) -> Self {
+    /// The generator of kernel `k` planned as `p`. `batch_imports`: the
+    /// module's import index of the first batch function (`math::batch`)
+    /// when vector loops may stage math functions, else `None`.
+    pub fn new(k: &'a Kernel, p: &'a Plan, ptrs: Ptrs, batch_imports: Option<u32>) -> Self {
         let n = k.exprs.len();
         let mut last_use: Vec<usize> = (0..n).collect();
         for (e, node) in k.exprs.iter().enumerate() {
@@ -335,6 +448,9 @@ impl<'a> Gen<'a> {
             frees_at,
             spill_area: Default::default(),
             interleave,
+            staging: Staging::new(k, p, batch_imports),
+            stage_slots: Default::default(),
+            batch_refs: Default::default(),
         }
     }
 
@@ -357,6 +473,8 @@ impl<'a> Gen<'a> {
             reloaded: RefCell::new(vec![None; self.k.exprs.len()]),
             pos: 0,
             free: Default::default(),
+            want: None,
+            stage_bias: None,
         }
     }
 
@@ -602,27 +720,28 @@ impl<'a> Gen<'a> {
                 let var = self.k.dims[v].var;
                 let step = self.interleave * LANES;
                 let (vend, exact) = self.steps_end(b, v, lo, hi, step);
-                let (f, i, _) = open_loop(b, lo, vend, step as i64, &[]);
                 let mut shared = env.clone();
                 shared.free = Default::default();
-                let mut evs: Vec<Env> = (0..self.interleave)
-                    .map(|c| {
-                        let mut e = shared.clone();
-                        e.vars[var as usize] = Some(if c == 0 {
-                            i
-                        } else {
-                            b.ins().iadd_imm_s(i, (c * LANES) as i64)
-                        });
-                        e.vec = Some(var);
-                        e.spilling = true;
-                        e
-                    })
-                    .collect();
-                self.materialize_interleaved(b, &mut evs);
-                for e in &evs {
-                    self.store_elementwise(b, e);
-                }
-                close_loop(b, f, i, &[]);
+                self.vector_loop(b, &shared, var, (lo, vend), step, &[], &mut |b, i, at, _| {
+                    let mut evs: Vec<Env> = (0..self.interleave)
+                        .map(|c| {
+                            let mut e = at.clone();
+                            e.vars[var as usize] = Some(if c == 0 {
+                                i
+                            } else {
+                                b.ins().iadd_imm_s(i, (c * LANES) as i64)
+                            });
+                            e.vec = Some(var);
+                            e.spilling = true;
+                            e
+                        })
+                        .collect();
+                    self.materialize_interleaved(b, &mut evs);
+                    for e in &evs {
+                        self.store_elementwise(b, e);
+                    }
+                    Vec::new()
+                });
                 if !exact {
                     // The rest in scalar code (after interleaved packets:
                     // fewer than `interleave` packets, and one copy of the
@@ -639,6 +758,173 @@ impl<'a> Gen<'a> {
             }
         }
         self.close_dims(b, frames, Vec::new());
+    }
+
+    /// `for i in (lo..end).step_by(step)` over the vectorised variable
+    /// `var` (`end - lo` a multiple of `step`), carrying `carried`.
+    /// `body(b, i, at, carried)` emits one iteration at `at` (`env`, or in
+    /// a staged loop `env` reading the staged values of its block) and
+    /// returns the next carried values; returns those after the loop.
+    ///
+    /// Staged (see [`Staging`]): blocks of [`STAGE_BLOCK`] elements; per
+    /// block, one loop per staged function stores its argument to the
+    /// function's buffer (`step` elements per iteration), then calls the
+    /// batch function on the buffer; then the body's loop over the block.
+    #[allow(clippy::too_many_arguments)]
+    fn vector_loop(
+        &self,
+        b: &mut FunctionBuilder,
+        env: &Env,
+        var: u32,
+        (lo, end): (Value, Value),
+        step: usize,
+        carried: &[Value],
+        body: &mut LoopBody,
+    ) -> Vec<Value> {
+        let Some(st) = self.staging.as_ref().filter(|_| STAGE_BLOCK.is_multiple_of(step)) else {
+            let (f, i, inside) = open_loop(b, lo, end, step as i64, carried);
+            let next = body(b, i, env, &inside);
+            return close_loop(b, f, i, &next);
+        };
+        // Values carried across blocks go through a stack slot: every
+        // vector register is the batch functions' to clobber, and values
+        // live across the calls would be kept in spill slots inside the
+        // loops too.
+        let carry = self.carry_slot(b, carried);
+        let (fb, blk, _) = open_loop(b, lo, end, STAGE_BLOCK as i64, &[]);
+        let full = b.ins().iadd_imm_s(blk, STAGE_BLOCK as i64);
+        let bend = b.ins().umin(full, end);
+        // Per buffer, its address less `blk` elements: element `i` of the
+        // block is at `bias + i * size` (one addressing mode).
+        let bias: Rc<Vec<Value>> = Rc::new(
+            (0..st.exprs.len())
+                .map(|j| {
+                    let start = self.stage_start(b, j);
+                    let off = b.ins().imul_imm_s(blk, self.stage_size(j));
+                    b.ins().isub(start, off)
+                })
+                .collect(),
+        );
+        for (j, &(_, x, _)) in st.exprs.iter().enumerate() {
+            let (f, i, _) = open_loop(b, blk, bend, step as i64, &[]);
+            let mut at = env.clone();
+            at.want = Some(Rc::clone(&st.want[j]));
+            at.stage_bias = Some(Rc::clone(&bias));
+            let mut evs: Vec<Env> = (0..step / LANES)
+                .map(|c| {
+                    let mut e = at.clone();
+                    e.vars[var as usize] =
+                        Some(if c == 0 { i } else { b.ins().iadd_imm_s(i, (c * LANES) as i64) });
+                    e.vec = Some(var);
+                    e
+                })
+                .collect();
+            self.materialize_interleaved(b, &mut evs);
+            for e in &evs {
+                let arg = self.value(b, e, x as ExprId, true);
+                let addr = self.stage_addr(b, j, &bias, e.vars[var as usize].expect("bound"));
+                store_packet(b, self.k.exprs[x].dtype(), &arg, addr);
+            }
+            close_loop(b, f, i, &[]);
+            let start = self.stage_start(b, j);
+            let n = b.ins().isub(bend, blk);
+            let callee = self.batch_ref(b, j);
+            b.ins().call(callee, &[start, n]);
+        }
+        let mut at = env.clone();
+        at.want = st.want.last().cloned();
+        at.stage_bias = Some(bias);
+        let inside = self.load_carried(b, carry, carried);
+        let (f, i, cur) = open_loop(b, blk, bend, step as i64, &inside);
+        let next = body(b, i, &at, &cur);
+        let after = close_loop(b, f, i, &next);
+        self.store_carried(b, carry, &after);
+        close_loop(b, fb, blk, &[]);
+        self.load_carried(b, carry, carried)
+    }
+
+    /// A stack slot for `carried` (16 bytes each) holding their values.
+    fn carry_slot(&self, b: &mut FunctionBuilder, carried: &[Value]) -> Option<StackSlot> {
+        if carried.is_empty() {
+            return None;
+        }
+        let data = StackSlotData::new(StackSlotKind::ExplicitSlot, 16 * carried.len() as u32, 4);
+        let slot = b.create_sized_stack_slot(data);
+        self.store_carried(b, Some(slot), carried);
+        Some(slot)
+    }
+
+    fn store_carried(&self, b: &mut FunctionBuilder, slot: Option<StackSlot>, vals: &[Value]) {
+        let Some(slot) = slot else { return };
+        for (k, &v) in vals.iter().enumerate() {
+            b.ins().stack_store(types::I64, v, slot, 16 * k as i32);
+        }
+    }
+
+    /// The values in `slot`, of the types of `like`.
+    fn load_carried(
+        &self,
+        b: &mut FunctionBuilder,
+        slot: Option<StackSlot>,
+        like: &[Value],
+    ) -> Vec<Value> {
+        let Some(slot) = slot else { return Vec::new() };
+        like.iter()
+            .enumerate()
+            .map(|(k, &v)| {
+                let ty = b.func.dfg.value_type(v);
+                b.ins().stack_load(types::I64, ty, slot, 16 * k as i32)
+            })
+            .collect()
+    }
+
+    /// Bytes per element of the buffer of staged expression `j`.
+    fn stage_size(&self, j: usize) -> i64 {
+        let st = self.staging.as_ref().expect("staged loop");
+        self.k.exprs[st.exprs[j].0].dtype().size_bytes() as i64
+    }
+
+    /// The address of the buffer of staged expression `j` (its slot made
+    /// at the first use).
+    fn stage_start(&self, b: &mut FunctionBuilder, j: usize) -> Value {
+        let mut slots = self.stage_slots.borrow_mut();
+        while slots.len() <= j {
+            let bytes = STAGE_BLOCK as i64 * self.stage_size(slots.len());
+            let data = StackSlotData::new(StackSlotKind::ExplicitSlot, bytes as u32, 6);
+            slots.push(b.create_sized_stack_slot(data));
+        }
+        b.ins().stack_addr(types::I64, slots[j], 0)
+    }
+
+    /// The address of element `i` of the block in the buffer of staged
+    /// expression `j`, from the block's `bias` (see `vector_loop`).
+    fn stage_addr(&self, b: &mut FunctionBuilder, j: usize, bias: &[Value], i: Value) -> Value {
+        let shift = self.stage_size(j).trailing_zeros() as i64;
+        let off = b.ins().ishl_imm_s(i, shift);
+        b.ins().iadd(bias[j], off)
+    }
+
+    /// The import of the batch function of staged expression `j` (made at
+    /// the first use): `fn(buf: i64, n: i64)` in the kernel's calling
+    /// convention, named by its index among the module's declarations.
+    fn batch_ref(&self, b: &mut FunctionBuilder, j: usize) -> FuncRef {
+        let mut refs = self.batch_refs.borrow_mut();
+        let st = self.staging.as_ref().expect("staged loop");
+        while refs.len() <= j {
+            let index = st.exprs[refs.len()].2;
+            let mut sig = Signature::new(b.func.signature.call_conv);
+            sig.params.extend([AbiParam::new(types::I64), AbiParam::new(types::I64)]);
+            let signature = b.import_signature(sig);
+            let name =
+                b.func.declare_imported_user_function(UserExternalName { namespace: 0, index });
+            refs.push(b.import_function(ExtFuncData {
+                name: ExternalName::user(name),
+                signature,
+                colocated: false,
+                patchable: false,
+            }));
+        }
+        refs[j]
     }
 
     /// The end of whole `step`s of `[lo, hi)` along loop dim `d`, and
@@ -757,11 +1043,18 @@ impl<'a> Gen<'a> {
         if d & !env.bound() != 0 {
             return;
         }
+        if env.want.as_ref().is_some_and(|w| !w[e]) {
+            return;
+        }
         let vector = env.vec.is_some_and(|v| d & (1 << v) != 0);
         if vector && env.packets[e].is_some() || !vector && env.scalars[e].is_some() {
             return;
         }
         env.pos = e;
+        if let Some(pk) = self.staged_value(b, env, e).filter(|_| vector) {
+            env.packets[e] = Some(pk);
+            return;
+        }
         if env.spilling && self.remat[e] {
             env.deferred[e] = Some(vector);
             return;
@@ -780,6 +1073,16 @@ impl<'a> Gen<'a> {
         } else {
             env.scalars[e] = Some(pk.scalar());
         }
+    }
+
+    /// The value of staged expression `e` at `env` in a staged loop: the
+    /// packet the batch function left in its buffer.
+    fn staged_value(&self, b: &mut FunctionBuilder, env: &Env, e: usize) -> Option<Pk> {
+        let bias = env.stage_bias.as_ref()?;
+        let j = self.staging.as_ref()?.position(e)?;
+        let i = env.vars[env.vec? as usize]?;
+        let addr = self.stage_addr(b, j, bias, i);
+        Some(load_packet(b, self.k.exprs[e].dtype(), addr))
     }
 
     /// Expression `e` at `env`, as a packet (`vector`) or a scalar.

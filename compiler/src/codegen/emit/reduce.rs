@@ -119,26 +119,35 @@ impl Gen<'_> {
             }
             Some((v, (lo, hi))) => {
                 let var = k.dims[v].var;
-                let step_a = (a * LANES) as i64;
                 let (vend_a, exact_a) = self.steps_end(b, v, lo, hi, a * LANES);
                 // Unrolled: `a` packets per iteration, one accumulator each.
-                let (f, i, inside) = open_loop(b, lo, vend_a, step_a, &flatten(&accs));
-                let cur = unflatten(&template, &inside);
-                let (mut vs, ss) = split(&cur);
-                let copies: Vec<Env> = (0..a)
-                    .map(|c| {
-                        let mut e = env.clone();
-                        e.vars[var as usize] = Some(b.ins().iadd_imm_s(i, (c * LANES) as i64));
-                        e.vec = Some(var);
-                        self.materialize(b, &mut e);
-                        e
-                    })
-                    .collect();
-                self.accumulate(b, &copies, &mut vs, true);
-                for e in &copies {
-                    self.store_elementwise(b, e);
-                }
-                let out = close_loop(b, f, i, &flatten(&join(&vs, &ss)));
+                let out = self.vector_loop(
+                    b,
+                    &env,
+                    var,
+                    (lo, vend_a),
+                    a * LANES,
+                    &flatten(&accs),
+                    &mut |b, i, at, inside| {
+                        let cur = unflatten(&template, inside);
+                        let (mut vs, ss) = split(&cur);
+                        let copies: Vec<Env> = (0..a)
+                            .map(|c| {
+                                let mut e = at.clone();
+                                e.vars[var as usize] =
+                                    Some(b.ins().iadd_imm_s(i, (c * LANES) as i64));
+                                e.vec = Some(var);
+                                self.materialize(b, &mut e);
+                                e
+                            })
+                            .collect();
+                        self.accumulate(b, &copies, &mut vs, true);
+                        for e in &copies {
+                            self.store_elementwise(b, e);
+                        }
+                        flatten(&join(&vs, &ss))
+                    },
+                );
                 accs = unflatten(&template, &out);
                 let mut vend = vend_a;
                 let mut exact = exact_a;

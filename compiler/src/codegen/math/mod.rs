@@ -14,14 +14,18 @@
 //!
 //! Layout: `ops` (typed CLIF helpers), one file per function family
 //! (`exp`, `log`, `hyper`, `trig`, `pow`, `rounding`, `erf`), `coeffs`
-//! (minimax tables from `remez.py`), `libcalls` (the scalar fallbacks) and
-//! `harness` (a JIT driver for tests and benchmarks).
+//! (minimax tables from `remez.py`), `libcalls` (the scalar fallbacks),
+//! `batch` (the same algorithms compiled by rustc for wider vectors, which
+//! kernels call on blocks of values) and `harness` (a JIT driver for tests
+//! and benchmarks).
 
+mod batch;
 mod coeffs;
 mod erf;
 mod exp;
 pub mod harness;
 mod hyper;
+pub use batch::{batch_index, batch_symbols, host_width, tanh_f32_lane, BatchFn, Width};
 pub use hyper::{LOGISTIC_ZERO_F32, LOGISTIC_ZERO_F64};
 mod libcalls;
 mod log;
