@@ -1,5 +1,5 @@
 //! Math functions handed to the batch functions (`math::batch`): vector
-//! loops that evaluate tanh on f32 run in blocks, with the function
+//! loops that evaluate tanh, exp or logistic on f32 run in blocks, with the function
 //! applied by a wider rustc-compiled loop in between. The results must be
 //! the bits of the inline code (staging on and off), and agree with the
 //! interpreter, for loops, row reductions (chunked too), side outputs,
@@ -94,6 +94,30 @@ fn five_tanh(n: usize) -> Function {
     b.finish(&[y])
 }
 
+/// A soft cut: `sum(logistic((x - 0.3) 10) w)` over f32[n], and
+/// `sum(exp(x - 1) w)` beside it (two staged functions, two reductions).
+fn soft_cut(n: usize) -> Function {
+    let mut b = Body::new("soft_cut");
+    let x = b.param(DType::F32, &[n]);
+    let w = b.param(DType::F32, &[n]);
+    let a = b.scalar(DType::F32, 0.3);
+    let a = b.broadcast(a, &[], &[n]);
+    let k = b.scalar(DType::F32, 10.0);
+    let k = b.broadcast(k, &[], &[n]);
+    let d = b.binary(BinaryOp::Sub, x, a);
+    let d = b.binary(BinaryOp::Mul, d, k);
+    let l = b.unary(UnaryOp::Logistic, d);
+    let lw = b.binary(BinaryOp::Mul, l, w);
+    let s = b.reduce(ReduceKind::Sum, lw, &[0]);
+    let one = b.scalar(DType::F32, 1.0);
+    let one = b.broadcast(one, &[], &[n]);
+    let e = b.binary(BinaryOp::Sub, x, one);
+    let e = b.unary(UnaryOp::Exp, e);
+    let ew = b.binary(BinaryOp::Mul, e, w);
+    let t = b.reduce(ReduceKind::Sum, ew, &[0]);
+    b.finish(&[s, t])
+}
+
 /// Column sums of tanh (a column reduction: not staged).
 fn column_sums(rows: usize, cols: usize) -> Function {
     let mut b = Body::new("cols");
@@ -114,6 +138,8 @@ fn bodies() -> Vec<Function> {
     v.push(transposed(9, 300));
     v.push(five_tanh(1000));
     v.push(column_sums(130, 37));
+    v.push(soft_cut(100));
+    v.push(soft_cut(40_000));
     v
 }
 
@@ -186,6 +212,7 @@ fn only_long_f32_vector_loops_stage() {
     assert!(calls(&tanh_of("plain2d", DType::F32, &[3, 1000])));
     assert!(calls(&chain(&[2, 777])));
     assert!(calls(&row_sums_with_side_output(37, 130)));
+    assert!(calls(&soft_cut(100)));
     // A range of 63 is too short; f64 has no batch function; five staged
     // functions are too many; column reductions do not stage.
     assert!(!calls(&w4(63)));

@@ -169,6 +169,8 @@ impl Staging {
             let ENode::Unary { op, dtype, x } = *node else { continue };
             let f = match op {
                 UnaryOp::Tanh => MathFn::Tanh,
+                UnaryOp::Exp => MathFn::Exp,
+                UnaryOp::Logistic => MathFn::Logistic,
                 _ => continue,
             };
             if k.deps[e] & (1 << var) == 0 {

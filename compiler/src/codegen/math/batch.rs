@@ -29,6 +29,8 @@
 use gradlift_ir::DType;
 
 use super::coeffs::{EXP_F32, TANH_F32};
+use super::exp::LN2_F32;
+use super::hyper::{LOGISTIC_ZERO_F32, RCP_F32};
 use super::MathFn;
 
 /// A batch function: `extern "C" fn(buf: *mut T, n: usize)` applying a
@@ -145,59 +147,148 @@ pub fn tanh_f32_lane(x: f32) -> f32 {
     f32::from_bits(r.to_bits() | sign)
 }
 
+/// Bits of `t` as the exponent fields of `2^floor(k/2)` and
+/// `2^ceil(k/2)` for `k = bits(t) + add` (`exp::pow2_split_k`).
+#[inline(always)]
+fn pow2_split_f32(t: f32, add: i32) -> (f32, f32) {
+    let k = (t.to_bits() as i32).wrapping_add(add);
+    let e1 = k >> 1;
+    let e2 = k.wrapping_sub(e1);
+    (f32::from_bits((e1 << 23) as u32), f32::from_bits((e2 << 23) as u32))
+}
+
+/// exp of one f32, as `exp::exp` computes each lane: lanes below -104 are
+/// computed on 0 and zeroed, the rest clamped at 88.8; Cody–Waite
+/// reduction with the two-part ln2, Horner, `2^n` in two factors.
+#[inline(always)]
+pub fn exp_f32_lane(x: f32) -> f32 {
+    let live = x >= -104.0 || x.is_nan();
+    let xs = if live { x } else { 0.0 };
+    let x = if 88.8f32 < xs { 88.8 } else { xs };
+    let magic = (1.5 * 8_388_608.0) as f32;
+    let t = x.mul_add(std::f64::consts::LOG2_E as f32, magic);
+    let n = t - magic;
+    let r = n.mul_add(-LN2_F32.0, x);
+    let r = n.mul_add(-LN2_F32.1, r);
+    let mut p = EXP_F32[4];
+    for k in (0..4).rev() {
+        p = p.mul_add(r, EXP_F32[k]);
+    }
+    let r2 = r * r;
+    let q = r2.mul_add(p, r);
+    let p = q + 1.0;
+    let (s1, s2) = pow2_split_f32(t, 254);
+    let y = p * s1 * s2;
+    if live {
+        y
+    } else {
+        0.0
+    }
+}
+
+/// logistic of one f32, as `hyper::logistic` computes each lane (see
+/// there): `2^m / (2^m + exp(-r))` with the denominator as a double word
+/// and one residual step for the quotient.
+#[inline(always)]
+pub fn logistic_f32_lane(x: f32) -> f32 {
+    let live = x >= LOGISTIC_ZERO_F32 || x.is_nan();
+    let xs = if live { x } else { 0.0 };
+    let xc = if 20.0f32 < xs { 20.0 } else { xs };
+    let magic = (1.5 * 8_388_608.0 + 254.0) as f32;
+    let t = xc.mul_add(std::f64::consts::LOG2_E as f32, magic);
+    let m = t - magic;
+    let w = m.mul_add(LN2_F32.0, -xc);
+    let w = m.mul_add(LN2_F32.1, w);
+    let w2 = w * w;
+    let p0 = EXP_F32[1].mul_add(w, EXP_F32[0]);
+    let p1 = EXP_F32[3].mul_add(w, EXP_F32[2]);
+    let p = EXP_F32[4].mul_add(w2, p1);
+    let p = p.mul_add(w2, p0);
+    let q = w2.mul_add(p, w);
+    let (s1, s2) = pow2_split_f32(t, 0);
+    let s = s1 * s2;
+    let sp1 = s + 1.0;
+    let dh = sp1 + q;
+    let e = dh - sp1;
+    let dl = q - e;
+    let y0 = s2 / dh;
+    let res = (-y0).mul_add(dh, s2);
+    let res = (-y0).mul_add(dl, res);
+    let rcp = f32::from_bits((RCP_F32 as i32).wrapping_sub(dh.to_bits() as i32) as u32);
+    let y = res.mul_add(rcp, y0);
+    let r = y * s1;
+    if live {
+        r
+    } else {
+        0.0
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod imp {
-    use super::{tanh_f32_lane, BatchFn, Width};
+    use super::{exp_f32_lane, logistic_f32_lane, tanh_f32_lane, BatchFn, Width};
     use crate::codegen::math::MathFn;
     use gradlift_ir::DType;
 
+    /// `f` over `buf`, vectorised by rustc for 16 f32 lanes.
     #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx2,fma")]
-    fn tanh_f32_x16(buf: &mut [f32]) {
+    fn map_x16(buf: &mut [f32], f: impl Fn(f32) -> f32) {
         for v in buf {
-            *v = tanh_f32_lane(*v);
+            *v = f(*v);
         }
     }
 
+    /// `f` over `buf`, vectorised by rustc for 8 f32 lanes.
     #[target_feature(enable = "avx2,fma")]
-    fn tanh_f32_x8(buf: &mut [f32]) {
+    fn map_x8(buf: &mut [f32], f: impl Fn(f32) -> f32) {
         for v in buf {
-            *v = tanh_f32_lane(*v);
+            *v = f(*v);
         }
     }
 
-    /// # Safety
-    /// `buf` is valid for reads and writes of `n` f32 (a kernel's stack
-    /// buffer), and the CPU has AVX-512F, AVX-512VL/DQ, AVX2 and FMA.
-    unsafe extern "C" fn call_tanh_f32_x16(buf: *mut f32, n: usize) {
-        // SAFETY: kernels pass a stack buffer of at least `n` f32 that
-        // nothing else touches during the call (see the function's
-        // contract).
-        let s = unsafe { std::slice::from_raw_parts_mut(buf, n) };
-        // SAFETY: this address is registered only where `host_width` found
-        // these features.
-        unsafe { tanh_f32_x16(s) }
+    /// `extern "C" fn $name(buf: *mut f32, n: usize)`: `$lane` over
+    /// `buf[0..n]` by `$map`.
+    macro_rules! entry {
+        ($name:ident, $map:ident, $lane:ident) => {
+            /// # Safety
+            /// `buf` is valid for reads and writes of `n` f32 that nothing
+            /// else accesses during the call, and the CPU has the features
+            /// of the map function.
+            unsafe extern "C" fn $name(buf: *mut f32, n: usize) {
+                // SAFETY: kernels pass their stack buffer of at least `n`
+                // f32, which nothing else touches during the call (the
+                // contract above).
+                let s = unsafe { std::slice::from_raw_parts_mut(buf, n) };
+                // SAFETY: this function is registered only where
+                // `host_width` found the map function's features.
+                unsafe { $map(s, $lane) }
+            }
+        };
     }
+    entry!(tanh_x16, map_x16, tanh_f32_lane);
+    entry!(tanh_x8, map_x8, tanh_f32_lane);
+    entry!(exp_x16, map_x16, exp_f32_lane);
+    entry!(exp_x8, map_x8, exp_f32_lane);
+    entry!(logistic_x16, map_x16, logistic_f32_lane);
+    entry!(logistic_x8, map_x8, logistic_f32_lane);
 
-    /// # Safety
-    /// As [`call_tanh_f32_x16`], with AVX2 and FMA.
-    unsafe extern "C" fn call_tanh_f32_x8(buf: *mut f32, n: usize) {
-        // SAFETY: as in `call_tanh_f32_x16`.
-        let s = unsafe { std::slice::from_raw_parts_mut(buf, n) };
-        // SAFETY: registered only where `host_width` found AVX2 and FMA.
-        unsafe { tanh_f32_x8(s) }
-    }
+    type Entry = unsafe extern "C" fn(*mut f32, usize);
 
     pub(super) fn table(w: Width) -> Vec<BatchFn> {
-        let tanh_f32: unsafe extern "C" fn(*mut f32, usize) = match w {
-            Width::X16 => call_tanh_f32_x16,
-            Width::X8 => call_tanh_f32_x8,
+        let pick = |x16: Entry, x8: Entry| match w {
+            Width::X16 => x16 as *const u8,
+            Width::X8 => x8 as *const u8,
         };
-        vec![BatchFn {
-            f: MathFn::Tanh,
-            dtype: DType::F32,
-            name: "gradlift_batch_tanh_f32",
-            addr: tanh_f32 as *const u8,
-        }]
+        let f32_fn = |f, name, addr| BatchFn { f, dtype: DType::F32, name, addr };
+        vec![
+            f32_fn(MathFn::Tanh, "gradlift_batch_tanh_f32", pick(tanh_x16, tanh_x8)),
+            f32_fn(MathFn::Exp, "gradlift_batch_exp_f32", pick(exp_x16, exp_x8)),
+            f32_fn(
+                MathFn::Logistic,
+                "gradlift_batch_logistic_f32",
+                pick(logistic_x16, logistic_x8),
+            ),
+        ]
     }
 }
 
@@ -229,31 +320,40 @@ mod tests {
         a.to_bits() == b.to_bits() || a.is_nan() && b.is_nan()
     }
 
-    /// The lane function, the host's batch function and the CLIF that
-    /// kernels inline agree bit for bit.
+    /// For each function: the lane function, the host's batch function and
+    /// the CLIF that kernels inline agree bit for bit.
     #[test]
     fn batch_matches_inline_clif() {
         let xs = sweep();
-        let k = Kernel::compile(MathFn::Tanh, Elem::F32, Lanes::Vector).unwrap();
-        let mut clif = vec![0f32; xs.len()];
-        k.run_f32(&xs, &xs, &mut clif);
-        let lane: Vec<f32> = xs.iter().map(|&x| tanh_f32_lane(x)).collect();
-        for (i, (&a, &b)) in clif.iter().zip(&lane).enumerate() {
-            assert!(same(a, b), "tanh({:e}): CLIF {a:e}, lane function {b:e}", xs[i]);
-        }
-        let Some(i) = batch_index(MathFn::Tanh, DType::F32) else { return };
-        let f = batch_symbols()[i].addr;
-        // SAFETY: the registered tanh batch function has this signature.
-        let f =
-            unsafe { std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut f32, usize)>(f) };
-        // Odd lengths exercise the remainder loops.
-        for len in [xs.len(), 1, 15, 17, 511] {
-            let mut buf = xs[..len].to_vec();
-            // SAFETY: `buf` holds `len` f32; the CPU has the features the
-            // registered implementation needs (`host_width`).
-            unsafe { f(buf.as_mut_ptr(), len) };
-            for (i, (&a, &b)) in buf.iter().zip(&clif).enumerate() {
-                assert!(same(a, b), "tanh({:e}): batch {a:e}, CLIF {b:e}", xs[i]);
+        type Lane = fn(f32) -> f32;
+        let lanes: [(MathFn, Lane); 3] = [
+            (MathFn::Tanh, tanh_f32_lane),
+            (MathFn::Exp, exp_f32_lane),
+            (MathFn::Logistic, logistic_f32_lane),
+        ];
+        for (f, lane) in lanes {
+            let k = Kernel::compile(f, Elem::F32, Lanes::Vector).unwrap();
+            let mut clif = vec![0f32; xs.len()];
+            k.run_f32(&xs, &xs, &mut clif);
+            for (i, &c) in clif.iter().enumerate() {
+                let l = lane(xs[i]);
+                assert!(same(c, l), "{f:?}({:e}): CLIF {c:e}, lane function {l:e}", xs[i]);
+            }
+            let Some(i) = batch_index(f, DType::F32) else { continue };
+            let addr = batch_symbols()[i].addr;
+            // SAFETY: every registered batch function has this signature.
+            let batch = unsafe {
+                std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut f32, usize)>(addr)
+            };
+            // Odd lengths exercise the remainder loops.
+            for len in [xs.len(), 1, 15, 17, 511] {
+                let mut buf = xs[..len].to_vec();
+                // SAFETY: `buf` holds `len` f32; the CPU has the features
+                // the registered implementation needs (`host_width`).
+                unsafe { batch(buf.as_mut_ptr(), len) };
+                for (i, (&a, &c)) in buf.iter().zip(&clif).enumerate() {
+                    assert!(same(a, c), "{f:?}({:e}): batch {a:e}, CLIF {c:e}", xs[i]);
+                }
             }
         }
     }

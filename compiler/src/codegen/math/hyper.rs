@@ -88,7 +88,7 @@ fn tanh_f32(c: &mut Ctx, x: Value) -> Value {
 /// Bits of an approximate reciprocal: `float(RCP_F32 - bits(d))` is 1/d
 /// within 12% for every positive normal d (the exponent is negated, the
 /// mantissa roughly reflected). Only used to scale a residual.
-const RCP_F32: i64 = 0x7ef3_11c7;
+pub(crate) const RCP_F32: i64 = 0x7ef3_11c7;
 /// As [`RCP_F32`] for f64.
 const RCP_F64: i64 = 0x7fde_6238_22fc_16e6;
 

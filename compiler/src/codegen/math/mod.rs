@@ -25,7 +25,10 @@ mod erf;
 mod exp;
 pub mod harness;
 mod hyper;
-pub use batch::{batch_index, batch_symbols, host_width, tanh_f32_lane, BatchFn, Width};
+pub use batch::{
+    batch_index, batch_symbols, exp_f32_lane, host_width, logistic_f32_lane, tanh_f32_lane,
+    BatchFn, Width,
+};
 pub use hyper::{LOGISTIC_ZERO_F32, LOGISTIC_ZERO_F64};
 mod libcalls;
 mod log;
