@@ -15,11 +15,15 @@
 //!   element.
 //! - `dot_general`, `gather`, `scatter_add`, `pad`, `concatenate` and
 //!   `argmax` stay library calls; the elementwise work around them is fused.
+//!   Products of at most a few terms per output (an outer product, a layer
+//!   on one input feature) are first rewritten as elementwise ops, which
+//!   fuse (`dots`).
 //!
 //! The result prints as nested regions in IR syntax (`print`), evaluates with
 //! the reference interpreter (`eval`), and is what memory planning and code
 //! generation consume.
 
+mod dots;
 mod eval;
 mod partition;
 mod print;

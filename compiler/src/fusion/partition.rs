@@ -517,7 +517,8 @@ pub fn fuse(f: &Function) -> Result<FusedProgram, CompileError> {
 pub fn fuse_with(f: &Function, opts: &FuseOptions) -> Result<FusedProgram, CompileError> {
     let inlined = crate::inline::inline_custom_rules(f)?;
     let live = crate::passes::dce::dce(&inlined)?;
-    let split = super::split::split_reductions(&live)?;
+    let expanded = super::dots::expand_short_dots(&live)?;
+    let split = super::split::split_reductions(&expanded)?;
     let f = &split;
     let mut p = Partition::new(f);
     for v in (f.num_params()..f.len()).rev() {
