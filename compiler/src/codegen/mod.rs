@@ -290,10 +290,8 @@ impl KernelCompiler {
 
     fn add_small(&mut self, name: &str, body: &Function) -> Result<KernelId, CompileError> {
         let code = self.small_code(name, body)?;
+        let id = self.declare_kernel_function(name, "main")?;
         let Some(module) = self.module.as_mut() else { return Err(finished()) };
-        let id = module
-            .declare_anonymous_function(&kernel_signature(module))
-            .map_err(|e| CompileError::codegen(name, e.to_string()))?;
         let func = build_small_function(module, &mut self.fctx, name, &code)?;
         self.compile_function(name, id, func, code.keeps_order())?;
         let unit_cost = code.parts.iter().map(|pt| (pt.p.units * pt.p.unit_cost) as usize).sum();
@@ -402,6 +400,25 @@ impl KernelCompiler {
         Ok(ids)
     }
 
+    /// Declares a function with the kernel signature, named
+    /// `gradlift:{kernel}.{suffix}#{n}` (`n`: the kernel's index in this
+    /// module, for uniqueness): profilers that read the JIT's perf map
+    /// (`perf` sets `PERF_BUILDID_DIR`, for which Cranelift writes
+    /// `/tmp/perf-<pid>.map`) show kernels by the names `gradlift clif`
+    /// and fusion dumps use.
+    fn declare_kernel_function(
+        &mut self,
+        kernel: &str,
+        suffix: &str,
+    ) -> Result<FuncId, CompileError> {
+        let n = self.kernels.len();
+        let module = self.module()?;
+        let sig = kernel_signature(module);
+        module
+            .declare_function(&format!("gradlift:{kernel}.{suffix}#{n}"), Linkage::Local, &sig)
+            .map_err(|e| CompileError::codegen(kernel, e.to_string()))
+    }
+
     /// Builds and compiles one function of a kernel.
     fn define(
         &mut self,
@@ -410,11 +427,9 @@ impl KernelCompiler {
         data: &[DataId],
         role: Role,
     ) -> Result<FuncId, CompileError> {
+        let suffix = if role == Role::Main { "main" } else { "finish" };
+        let id = self.declare_kernel_function(&k.name, suffix)?;
         let Some(module) = self.module.as_mut() else { return Err(finished()) };
-        let sig = kernel_signature(module);
-        let id = module
-            .declare_anonymous_function(&sig)
-            .map_err(|e| CompileError::codegen(&k.name, e.to_string()))?;
         let func = build_function(module, &mut self.fctx, k, p, data, role, self.batch_imports)?;
         self.compile_function(&k.name, id, func, emit::keeps_order(k))?;
         Ok(id)
