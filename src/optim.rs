@@ -191,7 +191,8 @@ impl Optimizer for Sgd {
 }
 
 /// Adam (and AdamW with decoupled weight decay), as `optax.adam` /
-/// `torch.optim.Adam`: ε is added outside the square root.
+/// `torch.optim.Adam`: ε is added outside the square root, and the bias
+/// corrections are applied to the step size and the root, as torch does.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Adam {
     /// The learning rate (schedule).
@@ -263,9 +264,13 @@ impl Optimizer for Adam {
         let v = state[1] * self.beta2 + g.square() * (1.0 - self.beta2);
         let bc1 = 1.0 - t.full_like(self.beta1).pow(t);
         let bc2 = 1.0 - t.full_like(self.beta2).pow(t);
-        let mhat = m / bc1;
-        let vhat = v / bc2;
-        let mut p_new = p - lr * mhat / (vhat.sqrt() + self.eps);
+        // lr m̂ / (√v̂ + ε) with the bias corrections folded into two
+        // scalars, as torch computes it: per element one square root and one
+        // division, where optax's form takes three divisions (the step
+        // of a 5 000-weight layer is bound by them). Equal up to rounding.
+        let step = lr / bc1;
+        let inv_root_bc2 = 1.0 / bc2.sqrt();
+        let mut p_new = p - step * m / (v.sqrt() * inv_root_bc2 + self.eps);
         if self.decoupled && self.weight_decay != 0.0 {
             p_new -= lr * self.weight_decay * p;
         }
