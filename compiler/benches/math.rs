@@ -10,6 +10,8 @@ use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use gradlift_compiler::codegen::math::harness::{Elem, Kernel, Lanes};
 use gradlift_compiler::codegen::math::MathFn;
+use gradlift_compiler::codegen::math::{batch_index, batch_symbols};
+use gradlift_ir::DType;
 
 const N: usize = 4096;
 
@@ -159,6 +161,24 @@ fn bench(c: &mut Criterion<ThreadCpuTime>) {
         g.bench_function(BenchmarkId::new("f32x4_jit", N), |b| {
             b.iter(|| k32.run_f32(&x32, &y32, black_box(&mut o32)))
         });
+        if let Some(i) = batch_index(f, DType::F32) {
+            // The batch function kernels stage the function through (AVX-512
+            // or AVX2, same bits), in place on a copy of the inputs.
+            let addr = batch_symbols()[i].addr;
+            // SAFETY: every registered batch function has this signature.
+            let batch = unsafe {
+                std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut f32, usize)>(addr)
+            };
+            g.bench_function(BenchmarkId::new("f32_batch", N), |b| {
+                b.iter(|| {
+                    o32.copy_from_slice(&x32);
+                    // SAFETY: `o32` holds N f32; the host has the features
+                    // of the registered implementation.
+                    unsafe { batch(o32.as_mut_ptr(), N) };
+                    black_box(&mut o32);
+                })
+            });
+        }
         if with_std {
             g.bench_function(BenchmarkId::new("f32_std", N), |b| {
                 b.iter(|| {

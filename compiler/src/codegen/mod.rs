@@ -72,10 +72,17 @@
 //! i32→f64, i64→f32), and, in the math stand-in, every transcendental
 //! function.
 //!
+//! **Staged math.** Where a vector loop evaluates tanh, exp or logistic on
+//! f32, it runs in blocks: the argument goes to a stack buffer, a batch
+//! function compiled by rustc for AVX-512 or AVX2 (`math::batch`, the same
+//! algorithm and bits as the inline CLIF) applies the function in place,
+//! and the body reads the results back (see `emit`'s `Staging`).
+//!
 //! **Linking the math library.** [`math::libcall_symbols`] are registered
 //! with the JIT builder and declared as the module's first imported
 //! functions, in order, so that `math::emit` can call the `k`-th as the
-//! user external name `u0:k`.
+//! user external name `u0:k`; the batch functions (`math::batch_symbols`)
+//! follow them.
 
 mod analysis;
 mod emit;
