@@ -194,6 +194,22 @@ fn bench(c: &mut Criterion<ThreadCpuTime>) {
         g.bench_function(BenchmarkId::new("f64x2_jit", N), |b| {
             b.iter(|| k64.run_f64(&x64, &y64, black_box(&mut o64)))
         });
+        if let Some(i) = batch_index(f, DType::F64) {
+            let addr = batch_symbols()[i].addr;
+            // SAFETY: every registered f64 batch function has this signature.
+            let batch = unsafe {
+                std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut f64, usize)>(addr)
+            };
+            g.bench_function(BenchmarkId::new("f64_batch", N), |b| {
+                b.iter(|| {
+                    o64.copy_from_slice(&x64);
+                    // SAFETY: `o64` holds N f64; the host has the features
+                    // of the registered implementation.
+                    unsafe { batch(o64.as_mut_ptr(), N) };
+                    black_box(&mut o64);
+                })
+            });
+        }
         if with_std {
             g.bench_function(BenchmarkId::new("f64_std", N), |b| {
                 b.iter(|| {

@@ -1,11 +1,11 @@
 //! Math functions handed to the batch functions (`math::batch`): vector
-//! loops that evaluate tanh, exp or logistic on f32 run in blocks, with the function
-//! applied by a wider rustc-compiled loop in between. The results must be
-//! the bits of the inline code (staging on and off), and agree with the
-//! interpreter, for loops, row reductions (chunked too), side outputs,
-//! chains of staged functions, broadcasts and strided reads; kernels that
-//! must not stage (f64, short rows, too many functions, column reductions)
-//! do not.
+//! loops that evaluate tanh, exp or logistic (f32 or f64) run in blocks,
+//! with the function applied by a wider rustc-compiled loop in between.
+//! The results must be the bits of the inline code (staging on and off),
+//! and agree with the interpreter, for loops, row reductions (chunked too),
+//! side outputs, chains of staged functions, broadcasts and strided reads;
+//! kernels that must not stage (short rows, too many functions, column
+//! reductions) do not.
 
 mod codegen_support;
 
@@ -96,20 +96,20 @@ fn five_tanh(n: usize) -> Function {
 
 /// A soft cut: `sum(logistic((x - 0.3) 10) w)` over f32[n], and
 /// `sum(exp(x - 1) w)` beside it (two staged functions, two reductions).
-fn soft_cut(n: usize) -> Function {
+fn soft_cut(dt: DType, n: usize) -> Function {
     let mut b = Body::new("soft_cut");
-    let x = b.param(DType::F32, &[n]);
-    let w = b.param(DType::F32, &[n]);
-    let a = b.scalar(DType::F32, 0.3);
+    let x = b.param(dt, &[n]);
+    let w = b.param(dt, &[n]);
+    let a = b.scalar(dt, 0.3);
     let a = b.broadcast(a, &[], &[n]);
-    let k = b.scalar(DType::F32, 10.0);
+    let k = b.scalar(dt, 10.0);
     let k = b.broadcast(k, &[], &[n]);
     let d = b.binary(BinaryOp::Sub, x, a);
     let d = b.binary(BinaryOp::Mul, d, k);
     let l = b.unary(UnaryOp::Logistic, d);
     let lw = b.binary(BinaryOp::Mul, l, w);
     let s = b.reduce(ReduceKind::Sum, lw, &[0]);
-    let one = b.scalar(DType::F32, 1.0);
+    let one = b.scalar(dt, 1.0);
     let one = b.broadcast(one, &[], &[n]);
     let e = b.binary(BinaryOp::Sub, x, one);
     let e = b.unary(UnaryOp::Exp, e);
@@ -138,8 +138,10 @@ fn bodies() -> Vec<Function> {
     v.push(transposed(9, 300));
     v.push(five_tanh(1000));
     v.push(column_sums(130, 37));
-    v.push(soft_cut(100));
-    v.push(soft_cut(40_000));
+    v.push(soft_cut(DType::F32, 100));
+    v.push(soft_cut(DType::F32, 40_000));
+    v.push(soft_cut(DType::F64, 1000));
+    v.push(tanh_of("plain2d_f64", DType::F64, &[3, 1000]));
     v
 }
 
@@ -202,7 +204,7 @@ fn staged_elements_are_the_lane_function() {
 
 /// Which kernels call a batch function (where the host has them).
 #[test]
-fn only_long_f32_vector_loops_stage() {
+fn only_long_vector_loops_stage() {
     if host_width().is_none() {
         return;
     }
@@ -212,11 +214,12 @@ fn only_long_f32_vector_loops_stage() {
     assert!(calls(&tanh_of("plain2d", DType::F32, &[3, 1000])));
     assert!(calls(&chain(&[2, 777])));
     assert!(calls(&row_sums_with_side_output(37, 130)));
-    assert!(calls(&soft_cut(100)));
-    // A range of 63 is too short; f64 has no batch function; five staged
-    // functions are too many; column reductions do not stage.
+    assert!(calls(&soft_cut(DType::F32, 100)));
+    assert!(calls(&soft_cut(DType::F64, 100)));
+    assert!(calls(&tanh_of("plain_f64", DType::F64, &[1000])));
+    // A range of 63 is too short; five staged functions are too many;
+    // column reductions do not stage.
     assert!(!calls(&w4(63)));
-    assert!(!calls(&tanh_of("plain_f64", DType::F64, &[1000])));
     assert!(!calls(&five_tanh(1000)));
     assert!(!calls(&column_sums(130, 37)));
 }

@@ -90,7 +90,7 @@ fn tanh_f32(c: &mut Ctx, x: Value) -> Value {
 /// mantissa roughly reflected). Only used to scale a residual.
 pub(crate) const RCP_F32: i64 = 0x7ef3_11c7;
 /// As [`RCP_F32`] for f64.
-const RCP_F64: i64 = 0x7fde_6238_22fc_16e6;
+pub(crate) const RCP_F64: i64 = 0x7fde_6238_22fc_16e6;
 
 /// Below these, logistic is 0, exactly where the interpreter's
 /// `1 / (1 + exp(-x))` gives 0 because `exp(-x)` overflows (`-x` above
