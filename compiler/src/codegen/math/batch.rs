@@ -475,6 +475,20 @@ mod tests {
         xs
     }
 
+    /// The addresses of `f` on `dtype` for every width the host runs.
+    fn host_impls(f: MathFn, dtype: DType) -> Vec<*const u8> {
+        let widths: &[Width] = match host_width() {
+            Some(Width::X16) => &[Width::X16, Width::X8],
+            Some(Width::X8) => &[Width::X8],
+            None => &[],
+        };
+        widths
+            .iter()
+            .filter_map(|&w| imp::table(w).into_iter().find(|b| b.f == f && b.dtype == dtype))
+            .map(|b| b.addr)
+            .collect()
+    }
+
     fn same(a: f32, b: f32) -> bool {
         a.to_bits() == b.to_bits() || a.is_nan() && b.is_nan()
     }
@@ -498,20 +512,21 @@ mod tests {
                 let l = lane(xs[i]);
                 assert!(same(c, l), "{f:?}({:e}): CLIF {c:e}, lane function {l:e}", xs[i]);
             }
-            let Some(i) = batch_index(f, DType::F32) else { continue };
-            let addr = batch_symbols()[i].addr;
-            // SAFETY: every registered f32 batch function has this signature.
-            let batch = unsafe {
-                std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut f32, usize)>(addr)
-            };
-            // Odd lengths exercise the remainder loops.
-            for len in [xs.len(), 1, 15, 17, 511] {
-                let mut buf = xs[..len].to_vec();
-                // SAFETY: `buf` holds `len` f32; the CPU has the features
-                // the registered implementation needs (`host_width`).
-                unsafe { batch(buf.as_mut_ptr(), len) };
-                for (i, (&a, &c)) in buf.iter().zip(&clif).enumerate() {
-                    assert!(same(a, c), "{f:?}({:e}): batch {a:e}, CLIF {c:e}", xs[i]);
+            // Every width the host runs (16 and 8 lanes on AVX-512 hosts).
+            for addr in host_impls(f, DType::F32) {
+                // SAFETY: every f32 batch function has this signature.
+                let batch = unsafe {
+                    std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut f32, usize)>(addr)
+                };
+                // Odd lengths exercise the remainder loops.
+                for len in [xs.len(), 1, 15, 17, 511] {
+                    let mut buf = xs[..len].to_vec();
+                    // SAFETY: `buf` holds `len` elements; the CPU has the
+                    // features of the implementation (`host_impls`).
+                    unsafe { batch(buf.as_mut_ptr(), len) };
+                    for (i, (&a, &c)) in buf.iter().zip(&clif).enumerate() {
+                        assert!(same(a, c), "{f:?}({:e}): batch {a:e}, CLIF {c:e}", xs[i]);
+                    }
                 }
             }
         }
@@ -556,19 +571,21 @@ mod tests {
                 let l = lane(xs[i]);
                 assert!(same(c, l), "{f:?}({:e}): CLIF {c:e}, lane function {l:e}", xs[i]);
             }
-            let Some(i) = batch_index(f, DType::F64) else { continue };
-            let addr = batch_symbols()[i].addr;
-            // SAFETY: every registered f64 batch function has this signature.
-            let batch = unsafe {
-                std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut f64, usize)>(addr)
-            };
-            for len in [xs.len(), 1, 7, 9, 255] {
-                let mut buf = xs[..len].to_vec();
-                // SAFETY: `buf` holds `len` f64; the CPU has the features
-                // the registered implementation needs (`host_width`).
-                unsafe { batch(buf.as_mut_ptr(), len) };
-                for (i, (&a, &c)) in buf.iter().zip(&clif).enumerate() {
-                    assert!(same(a, c), "{f:?}({:e}): batch {a:e}, CLIF {c:e}", xs[i]);
+            // Every width the host runs (16 and 8 lanes on AVX-512 hosts).
+            for addr in host_impls(f, DType::F64) {
+                // SAFETY: every f64 batch function has this signature.
+                let batch = unsafe {
+                    std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut f64, usize)>(addr)
+                };
+                // Odd lengths exercise the remainder loops.
+                for len in [xs.len(), 1, 7, 9, 255] {
+                    let mut buf = xs[..len].to_vec();
+                    // SAFETY: `buf` holds `len` elements; the CPU has the
+                    // features of the implementation (`host_impls`).
+                    unsafe { batch(buf.as_mut_ptr(), len) };
+                    for (i, (&a, &c)) in buf.iter().zip(&clif).enumerate() {
+                        assert!(same(a, c), "{f:?}({:e}): batch {a:e}, CLIF {c:e}", xs[i]);
+                    }
                 }
             }
         }
