@@ -18,9 +18,9 @@
 //! reduction kernels have few outputs per row and read one operand with a
 //! stride.
 
-use gradlift_ir::{
-    BinaryOp, DType, Dims, DotDims, Function, IrError, Loc, Op, Shape, Tensor, Value,
-};
+use gradlift_ir::{BinaryOp, DType, Dims, DotDims, Function, IrError, Op, Shape, Tensor, Value};
+
+use crate::passes::rebuild::Rebuild;
 
 /// Contractions of at most this many products per output become
 /// elementwise ops.
@@ -38,45 +38,39 @@ fn is_short(f: &Function, v: Value, d: &DotDims) -> bool {
 /// Rewrites the short contractions of `f` as described above; returns `f`
 /// unchanged (a clone) when it has none.
 pub fn expand_short_dots(f: &Function) -> Result<Function, IrError> {
-    let short = |v: Value, op: &Op| matches!(op, Op::DotGeneral(d) if is_short(f, v, d));
-    if !f.instructions().any(|(v, node)| short(v, &node.op)) {
+    let short = |v: Value| matches!(f.op(v), Op::DotGeneral(d) if is_short(f, v, d));
+    if !f.instructions().any(|(v, _)| short(v)) {
         return Ok(f.clone());
     }
-    let mut out = Function::new(f.name());
-    let mut map: Vec<Value> = Vec::with_capacity(f.len());
-    for p in f.params() {
-        map.push(out.add_param(f.value_name(p), f.ty(p).clone())?);
-    }
+    let mut rb = Rebuild::new(f)?;
     for (v, node) in f.instructions() {
-        let args: Vec<Value> = node.args.iter().map(|a| map[a.index()]).collect();
-        let loc = f.loc(v).cloned();
-        let nv = match &node.op {
-            Op::DotGeneral(d) if short(v, &node.op) => {
-                let mut e = Expander { out: &mut out, loc };
-                e.expand(d, &args, &f.ty(v).shape)?
+        let args = rb.args(v);
+        match &node.op {
+            Op::DotGeneral(d) if short(v) => {
+                let sum = Expander { rb: &mut rb, v }.expand(d, &args, &f.ty(v).shape)?;
+                rb.alias(v, sum)?;
             }
-            op => out.push(op.clone(), &args, loc)?,
-        };
-        out.set_value_name(nv, f.value_name(v))?;
-        map.push(nv);
+            _ => {
+                rb.keep(v, &args)?;
+            }
+        }
     }
-    out.set_results(f.results().iter().map(|r| map[r.index()]).collect())?;
-    Ok(out)
+    rb.finish()
 }
 
-/// Emits the expansion of one product, every op at the product's location.
-struct Expander<'a> {
-    out: &'a mut Function,
-    loc: Option<Loc>,
+/// Emits the expansion of product `v` as helpers of its rewrite.
+struct Expander<'a, 'f> {
+    rb: &'a mut Rebuild<'f>,
+    v: Value,
 }
 
-impl Expander<'_> {
+impl Expander<'_, '_> {
     fn push(&mut self, op: Op, args: &[Value]) -> Result<Value, IrError> {
-        self.out.push(op, args, self.loc.clone())
+        self.rb.helper(self.v, op, args)
     }
 
     fn dims(&self, x: Value) -> Vec<usize> {
-        self.out.ty(x).shape.dims().to_vec()
+        self.rb.out().ty(x).shape.dims().to_vec()
     }
 
     /// `x` with its axes in the order batch, free, contracted, and the
@@ -110,7 +104,7 @@ impl Expander<'_> {
         // Output axes of each side's (batch, free) axes.
         let l_axes: Dims = (0..nb + nm).collect();
         let r_axes: Dims = (0..nb).chain(nb + nm..rank).collect();
-        let dt = self.out.ty(l).dtype;
+        let dt = self.rb.out().ty(l).dtype;
         let zero =
             self.push(Op::Constant { value: Tensor::zeros(dt, Shape::new(&[]))?.into() }, &[])?;
         let mut acc =

@@ -38,7 +38,7 @@ pub mod cse;
 pub mod dce;
 pub mod fold;
 pub mod pipeline;
-mod rebuild;
+pub(crate) mod rebuild;
 pub mod simplify;
 mod splat;
 
