@@ -493,7 +493,41 @@ mod tests {
         a.to_bits() == b.to_bits() || a.is_nan() && b.is_nan()
     }
 
-    /// For each function: the lane function, the host's batch function and
+    /// The lane function and every batch implementation the host runs (16
+    /// and 8 lanes on AVX-512 hosts) give `clif`, the inline CLIF's values
+    /// of `f` on `xs`, bit for bit (NaN: any NaN); `lens` are prefix
+    /// lengths (odd ones exercise the remainder loops).
+    fn check_batch<T: Copy + std::fmt::LowerExp>(
+        f: MathFn,
+        dtype: DType,
+        xs: &[T],
+        clif: &[T],
+        lane: fn(T) -> T,
+        same: fn(T, T) -> bool,
+        lens: &[usize],
+    ) {
+        for (i, &c) in clif.iter().enumerate() {
+            let l = lane(xs[i]);
+            assert!(same(c, l), "{f:?}({:e}): CLIF {c:e}, lane function {l:e}", xs[i]);
+        }
+        for addr in host_impls(f, dtype) {
+            // SAFETY: every batch function on `T` has this signature.
+            let batch = unsafe {
+                std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut T, usize)>(addr)
+            };
+            for &len in lens {
+                let mut buf = xs[..len].to_vec();
+                // SAFETY: `buf` holds `len` elements; the CPU has the
+                // features of the implementation (`host_impls`).
+                unsafe { batch(buf.as_mut_ptr(), len) };
+                for (i, (&a, &c)) in buf.iter().zip(clif).enumerate() {
+                    assert!(same(a, c), "{f:?}({:e}): batch {a:e}, CLIF {c:e}", xs[i]);
+                }
+            }
+        }
+    }
+
+    /// For each function: the lane function, the host's batch functions and
     /// the CLIF that kernels inline agree bit for bit.
     #[test]
     fn batch_matches_inline_clif() {
@@ -508,27 +542,7 @@ mod tests {
             let k = Kernel::compile(f, Elem::F32, Lanes::Vector).unwrap();
             let mut clif = vec![0f32; xs.len()];
             k.run_f32(&xs, &xs, &mut clif);
-            for (i, &c) in clif.iter().enumerate() {
-                let l = lane(xs[i]);
-                assert!(same(c, l), "{f:?}({:e}): CLIF {c:e}, lane function {l:e}", xs[i]);
-            }
-            // Every width the host runs (16 and 8 lanes on AVX-512 hosts).
-            for addr in host_impls(f, DType::F32) {
-                // SAFETY: every f32 batch function has this signature.
-                let batch = unsafe {
-                    std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut f32, usize)>(addr)
-                };
-                // Odd lengths exercise the remainder loops.
-                for len in [xs.len(), 1, 15, 17, 511] {
-                    let mut buf = xs[..len].to_vec();
-                    // SAFETY: `buf` holds `len` elements; the CPU has the
-                    // features of the implementation (`host_impls`).
-                    unsafe { batch(buf.as_mut_ptr(), len) };
-                    for (i, (&a, &c)) in buf.iter().zip(&clif).enumerate() {
-                        assert!(same(a, c), "{f:?}({:e}): batch {a:e}, CLIF {c:e}", xs[i]);
-                    }
-                }
-            }
+            check_batch(f, DType::F32, &xs, &clif, lane, same, &[xs.len(), 1, 15, 17, 511]);
         }
     }
 
@@ -567,27 +581,7 @@ mod tests {
             let k = Kernel::compile(f, Elem::F64, Lanes::Vector).unwrap();
             let mut clif = vec![0f64; xs.len()];
             k.run_f64(&xs, &xs, &mut clif);
-            for (i, &c) in clif.iter().enumerate() {
-                let l = lane(xs[i]);
-                assert!(same(c, l), "{f:?}({:e}): CLIF {c:e}, lane function {l:e}", xs[i]);
-            }
-            // Every width the host runs (16 and 8 lanes on AVX-512 hosts).
-            for addr in host_impls(f, DType::F64) {
-                // SAFETY: every f64 batch function has this signature.
-                let batch = unsafe {
-                    std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut f64, usize)>(addr)
-                };
-                // Odd lengths exercise the remainder loops.
-                for len in [xs.len(), 1, 7, 9, 255] {
-                    let mut buf = xs[..len].to_vec();
-                    // SAFETY: `buf` holds `len` elements; the CPU has the
-                    // features of the implementation (`host_impls`).
-                    unsafe { batch(buf.as_mut_ptr(), len) };
-                    for (i, (&a, &c)) in buf.iter().zip(&clif).enumerate() {
-                        assert!(same(a, c), "{f:?}({:e}): batch {a:e}, CLIF {c:e}", xs[i]);
-                    }
-                }
-            }
+            check_batch(f, DType::F64, &xs, &clif, lane, same, &[xs.len(), 1, 7, 9, 255]);
         }
     }
 }
