@@ -683,9 +683,30 @@ fn render_kind(
     for &role in roles {
         let Some(module) = c.module.as_ref() else { return Err(finished()) };
         let f = build_function(module, &mut c.fctx, &k, &p, &data, role, c.batch_imports)?;
+        for (index, import) in imported_names(&f) {
+            out.push_str(&format!("; u0:{index} = {import}\n"));
+        }
         out.push_str(&render(f, name, emit::keeps_order(&k))?);
     }
     Ok(out)
+}
+
+/// The module functions `f` imports by name (`u0:index`), with their
+/// symbol names, for the CLIF header: the batch functions staged loops
+/// call.
+fn imported_names(f: &ir::Function) -> Vec<(u32, &'static str)> {
+    let libcalls = math::libcall_symbols().len() as u32;
+    let batch = math::batch_symbols();
+    let mut names: Vec<(u32, &'static str)> = f
+        .params
+        .user_named_funcs()
+        .values()
+        .filter(|n| n.namespace == 0 && n.index >= libcalls)
+        .filter_map(|n| batch.get((n.index - libcalls) as usize).map(|b| (n.index, b.name)))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 /// `Loop over f32[4,5] (loop dims [20])`: an analysed nest in one line.
