@@ -210,6 +210,8 @@ fn only_long_vector_loops_stage() {
     }
     let calls = |f: &Function| clif_text(f).unwrap().contains("call fn");
     assert!(calls(&w4(5000)));
+    // The header names the import.
+    assert!(clif_text(&w4(5000)).unwrap().contains(" = gradlift_batch_tanh_f32\n"));
     assert!(calls(&w4(64)));
     assert!(calls(&tanh_of("plain2d", DType::F32, &[3, 1000])));
     assert!(calls(&chain(&[2, 777])));
