@@ -7,10 +7,12 @@
 //! shared machine, time spent descheduled would otherwise dominate.
 
 use criterion::measurement::{Measurement, ValueFormatter};
-use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{
+    black_box, criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
+};
 use gradlift_compiler::codegen::math::harness::{Elem, Kernel, Lanes};
 use gradlift_compiler::codegen::math::MathFn;
-use gradlift_compiler::codegen::math::{batch_index, batch_symbols};
+use gradlift_compiler::codegen::math::{batch_index, batch_symbols, BatchElem, BatchFn};
 use gradlift_ir::DType;
 
 const N: usize = 4096;
@@ -143,6 +145,24 @@ impl ValueFormatter for NsFormatter {
     }
 }
 
+/// `batch` on a copy of `x` (the copy is part of the time, as kernels
+/// store their arguments to the buffer).
+fn bench_batch<T: BatchElem>(
+    g: &mut BenchmarkGroup<'_, ThreadCpuTime>,
+    id: &str,
+    batch: BatchFn,
+    x: &[T],
+    out: &mut [T],
+) {
+    g.bench_function(BenchmarkId::new(id, N), |b| {
+        b.iter(|| {
+            out.copy_from_slice(x);
+            batch.apply(out);
+            black_box(&mut *out);
+        })
+    });
+}
+
 fn bench(c: &mut Criterion<ThreadCpuTime>) {
     for f in MathFn::ALL {
         // Rust std has no erf (unstable `float_erf`): JIT only.
@@ -164,20 +184,7 @@ fn bench(c: &mut Criterion<ThreadCpuTime>) {
         if let Some(i) = batch_index(f, DType::F32) {
             // The batch function kernels stage the function through (AVX-512
             // or AVX2, same bits), in place on a copy of the inputs.
-            let addr = batch_symbols()[i].addr;
-            // SAFETY: every registered batch function has this signature.
-            let batch = unsafe {
-                std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut f32, usize)>(addr)
-            };
-            g.bench_function(BenchmarkId::new("f32_batch", N), |b| {
-                b.iter(|| {
-                    o32.copy_from_slice(&x32);
-                    // SAFETY: `o32` holds N f32; the host has the features
-                    // of the registered implementation.
-                    unsafe { batch(o32.as_mut_ptr(), N) };
-                    black_box(&mut o32);
-                })
-            });
+            bench_batch(&mut g, "f32_batch", batch_symbols()[i], &x32, &mut o32);
         }
         if with_std {
             g.bench_function(BenchmarkId::new("f32_std", N), |b| {
@@ -195,20 +202,7 @@ fn bench(c: &mut Criterion<ThreadCpuTime>) {
             b.iter(|| k64.run_f64(&x64, &y64, black_box(&mut o64)))
         });
         if let Some(i) = batch_index(f, DType::F64) {
-            let addr = batch_symbols()[i].addr;
-            // SAFETY: every registered f64 batch function has this signature.
-            let batch = unsafe {
-                std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut f64, usize)>(addr)
-            };
-            g.bench_function(BenchmarkId::new("f64_batch", N), |b| {
-                b.iter(|| {
-                    o64.copy_from_slice(&x64);
-                    // SAFETY: `o64` holds N f64; the host has the features
-                    // of the registered implementation.
-                    unsafe { batch(o64.as_mut_ptr(), N) };
-                    black_box(&mut o64);
-                })
-            });
+            bench_batch(&mut g, "f64_batch", batch_symbols()[i], &x64, &mut o64);
         }
         if with_std {
             g.bench_function(BenchmarkId::new("f64_std", N), |b| {

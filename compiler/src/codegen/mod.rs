@@ -72,8 +72,8 @@
 //! i32→f64, i64→f32), and, in the math stand-in, every transcendental
 //! function.
 //!
-//! **Staged math.** Where a vector loop evaluates tanh, exp or logistic on
-//! f32, it runs in blocks: the argument goes to a stack buffer, a batch
+//! **Staged math.** Where a vector loop evaluates tanh, exp or logistic
+//! (f32 or f64), it runs in blocks: the argument goes to a stack buffer, a batch
 //! function compiled by rustc for AVX-512 or AVX2 (`math::batch`, the same
 //! algorithm and bits as the inline CLIF) applies the function in place,
 //! and the body reads the results back (see `emit`'s `Staging`).

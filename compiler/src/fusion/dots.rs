@@ -96,6 +96,9 @@ impl Expander<'_, '_> {
 
     /// `0 + l_0 r_0 + l_1 r_1 + ...` of shape `out_shape`.
     fn expand(&mut self, d: &DotDims, args: &[Value], out_shape: &Shape) -> Result<Value, IrError> {
+        // Products per output (1 when nothing is contracted).
+        let lhs = self.dims(args[0]);
+        let k: usize = d.lhs_contract.iter().map(|&c| lhs[c]).product();
         let l = self.arrange(args[0], &d.lhs_batch, &d.lhs_contract)?;
         let r = self.arrange(args[1], &d.rhs_batch, &d.rhs_contract)?;
         let nb = d.lhs_batch.len();
@@ -109,7 +112,6 @@ impl Expander<'_, '_> {
             self.push(Op::Constant { value: Tensor::zeros(dt, Shape::new(&[]))?.into() }, &[])?;
         let mut acc =
             self.push(Op::BroadcastInDim { shape: out_shape.clone(), dims: Dims::new() }, &[zero])?;
-        let k = *self.dims(l).last().expect("contracted axis");
         for i in 0..k {
             let lk = self.take(l, i, out_shape, &l_axes)?;
             let rk = self.take(r, i, out_shape, &r_axes)?;

@@ -136,13 +136,23 @@ const STAGE_MIN_RANGE: u64 = 64;
 /// the inline code, and the packets of a block meet the accumulators in
 /// the same order, so reductions are unchanged too.
 struct Staging {
-    /// The staged expressions (in order), their argument, and the index of
-    /// the batch function among the module's imports.
-    exprs: Vec<(usize, usize, u32)>,
+    /// The staged expressions, in order.
+    exprs: Vec<Staged>,
     /// The expressions each pass computes: pass `j` the argument of staged
     /// expression `j` (with earlier staged values read back), the last the
     /// kernel's outputs.
     want: Vec<Rc<Vec<bool>>>,
+}
+
+/// One staged expression.
+struct Staged {
+    expr: usize,
+    /// Its argument.
+    arg: usize,
+    /// The batch function's index among the module's imports.
+    import: u32,
+    /// Bytes per element of its buffer.
+    size: i64,
 }
 
 impl Staging {
@@ -177,25 +187,34 @@ impl Staging {
                 continue;
             }
             if let Some(i) = batch_index(f, dtype) {
-                exprs.push((e, x as usize, first + i as u32));
+                let size = dtype.size_bytes() as i64;
+                exprs.push(Staged { expr: e, arg: x as usize, import: first + i as u32, size });
             }
         }
         if exprs.is_empty() || exprs.len() > MAX_STAGED {
             return None;
         }
         let mut stop = vec![false; k.exprs.len()];
-        for &(e, _, _) in &exprs {
-            stop[e] = true;
+        for s in &exprs {
+            stop[s.expr] = true;
         }
         let mut want: Vec<Rc<Vec<bool>>> =
-            exprs.iter().map(|&(_, x, _)| Rc::new(closure(k, [x], &stop))).collect();
+            exprs.iter().map(|s| Rc::new(closure(k, [s.arg], &stop))).collect();
         want.push(Rc::new(closure(k, k.outputs.iter().map(|o| o.expr as usize), &stop)));
         Some(Staging { exprs, want })
     }
 
     fn position(&self, e: usize) -> Option<usize> {
-        self.exprs.iter().position(|&(s, _, _)| s == e)
+        self.exprs.iter().position(|s| s.expr == e)
     }
+}
+
+/// The address of element `i` of the block in the buffer of staged
+/// expression `s`, from the buffer's `bias` for the block (see
+/// `Gen::vector_loop`): `bias + i * size`, one addressing mode.
+fn stage_addr(b: &mut FunctionBuilder, s: &Staged, bias: Value, i: Value) -> Value {
+    let off = b.ins().ishl_imm_s(i, s.size.trailing_zeros() as i64);
+    b.ins().iadd(bias, off)
 }
 
 /// The expressions `roots` need (themselves included), not looking past
@@ -798,40 +817,44 @@ impl<'a> Gen<'a> {
         let bend = b.ins().umin(full, end);
         // Per buffer, its address less `blk` elements: element `i` of the
         // block is at `bias + i * size` (one addressing mode).
+        let starts: Vec<Value> = (0..st.exprs.len()).map(|j| self.stage_start(b, st, j)).collect();
         let bias: Rc<Vec<Value>> = Rc::new(
-            (0..st.exprs.len())
-                .map(|j| {
-                    let start = self.stage_start(b, j);
-                    let off = b.ins().imul_imm_s(blk, self.stage_size(j));
+            starts
+                .iter()
+                .zip(&st.exprs)
+                .map(|(&start, s)| {
+                    let off = b.ins().imul_imm_s(blk, s.size);
                     b.ins().isub(start, off)
                 })
                 .collect(),
         );
-        for (j, &(_, x, _)) in st.exprs.iter().enumerate() {
+        for (j, s) in st.exprs.iter().enumerate() {
             let (f, i, _) = open_loop(b, blk, bend, step as i64, &[]);
             let mut at = env.clone();
             at.want = Some(Rc::clone(&st.want[j]));
             at.stage_bias = Some(Rc::clone(&bias));
-            let mut evs: Vec<Env> = (0..step / LANES)
-                .map(|c| {
+            let index: Vec<Value> = (0..step / LANES)
+                .map(|c| if c == 0 { i } else { b.ins().iadd_imm_s(i, (c * LANES) as i64) })
+                .collect();
+            let mut evs: Vec<Env> = index
+                .iter()
+                .map(|&ic| {
                     let mut e = at.clone();
-                    e.vars[var as usize] =
-                        Some(if c == 0 { i } else { b.ins().iadd_imm_s(i, (c * LANES) as i64) });
+                    e.vars[var as usize] = Some(ic);
                     e.vec = Some(var);
                     e
                 })
                 .collect();
             self.materialize_interleaved(b, &mut evs);
-            for e in &evs {
-                let arg = self.value(b, e, x as ExprId, true);
-                let addr = self.stage_addr(b, j, &bias, e.vars[var as usize].expect("bound"));
-                store_packet(b, self.k.exprs[x].dtype(), &arg, addr);
+            for (e, &ic) in evs.iter().zip(&index) {
+                let arg = self.value(b, e, s.arg as ExprId, true);
+                let addr = stage_addr(b, s, bias[j], ic);
+                store_packet(b, self.k.exprs[s.arg].dtype(), &arg, addr);
             }
             close_loop(b, f, i, &[]);
-            let start = self.stage_start(b, j);
             let n = b.ins().isub(bend, blk);
-            let callee = self.batch_ref(b, j);
-            b.ins().call(callee, &[start, n]);
+            let callee = self.batch_ref(b, st, j);
+            b.ins().call(callee, &[starts[j], n]);
         }
         let mut at = env.clone();
         at.want = st.want.last().cloned();
@@ -880,40 +903,25 @@ impl<'a> Gen<'a> {
             .collect()
     }
 
-    /// Bytes per element of the buffer of staged expression `j`.
-    fn stage_size(&self, j: usize) -> i64 {
-        let st = self.staging.as_ref().expect("staged loop");
-        self.k.exprs[st.exprs[j].0].dtype().size_bytes() as i64
-    }
-
-    /// The address of the buffer of staged expression `j` (its slot made
-    /// at the first use).
-    fn stage_start(&self, b: &mut FunctionBuilder, j: usize) -> Value {
+    /// The address of the buffer of staged expression `j` of `st` (its
+    /// slot made at the first use).
+    fn stage_start(&self, b: &mut FunctionBuilder, st: &Staging, j: usize) -> Value {
         let mut slots = self.stage_slots.borrow_mut();
         while slots.len() <= j {
-            let bytes = STAGE_BLOCK as i64 * self.stage_size(slots.len());
+            let bytes = STAGE_BLOCK as i64 * st.exprs[slots.len()].size;
             let data = StackSlotData::new(StackSlotKind::ExplicitSlot, bytes as u32, 6);
             slots.push(b.create_sized_stack_slot(data));
         }
         b.ins().stack_addr(types::I64, slots[j], 0)
     }
 
-    /// The address of element `i` of the block in the buffer of staged
-    /// expression `j`, from the block's `bias` (see `vector_loop`).
-    fn stage_addr(&self, b: &mut FunctionBuilder, j: usize, bias: &[Value], i: Value) -> Value {
-        let shift = self.stage_size(j).trailing_zeros() as i64;
-        let off = b.ins().ishl_imm_s(i, shift);
-        b.ins().iadd(bias[j], off)
-    }
-
     /// The import of the batch function of staged expression `j` (made at
     /// the first use): `fn(buf: i64, n: i64)` in the kernel's calling
     /// convention, named by its index among the module's declarations.
-    fn batch_ref(&self, b: &mut FunctionBuilder, j: usize) -> FuncRef {
+    fn batch_ref(&self, b: &mut FunctionBuilder, st: &Staging, j: usize) -> FuncRef {
         let mut refs = self.batch_refs.borrow_mut();
-        let st = self.staging.as_ref().expect("staged loop");
         while refs.len() <= j {
-            let index = st.exprs[refs.len()].2;
+            let index = st.exprs[refs.len()].import;
             let mut sig = Signature::new(b.func.signature.call_conv);
             sig.params.extend([AbiParam::new(types::I64), AbiParam::new(types::I64)]);
             let signature = b.import_signature(sig);
@@ -1081,9 +1089,10 @@ impl<'a> Gen<'a> {
     /// packet the batch function left in its buffer.
     fn staged_value(&self, b: &mut FunctionBuilder, env: &Env, e: usize) -> Option<Pk> {
         let bias = env.stage_bias.as_ref()?;
-        let j = self.staging.as_ref()?.position(e)?;
+        let st = self.staging.as_ref()?;
+        let j = st.position(e)?;
         let i = env.vars[env.vec? as usize]?;
-        let addr = self.stage_addr(b, j, bias, i);
+        let addr = stage_addr(b, &st.exprs[j], bias[j], i);
         Some(load_packet(b, self.k.exprs[e].dtype(), addr))
     }
 

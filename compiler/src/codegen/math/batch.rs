@@ -44,8 +44,40 @@ pub struct BatchFn {
     pub dtype: DType,
     /// The name kernels import it by.
     pub name: &'static str,
-    /// The implementation for the host CPU.
-    pub addr: *const u8,
+    /// The implementation for the host CPU (private: only this module
+    /// makes batch functions, so [`BatchFn::apply`] can be safe).
+    pub(crate) addr: *const u8,
+}
+
+/// The element types of batch functions.
+pub trait BatchElem: Copy {
+    const DTYPE: DType;
+}
+impl BatchElem for f32 {
+    const DTYPE: DType = DType::F32;
+}
+impl BatchElem for f64 {
+    const DTYPE: DType = DType::F64;
+}
+
+impl BatchFn {
+    /// Applies the function to `buf` in place, as kernels do on their
+    /// blocks (for tests and benchmarks).
+    ///
+    /// # Panics
+    /// If `T` is not the function's element type.
+    pub fn apply<T: BatchElem>(&self, buf: &mut [T]) {
+        assert_eq!(T::DTYPE, self.dtype, "{} takes {:?}", self.name, self.dtype);
+        // SAFETY: batch functions are made only in this module, with
+        // `addr` an `extern "C" fn(*mut T, usize)` of element type `dtype`
+        // (checked above) whose CPU features the host has (`host_width`).
+        let f = unsafe {
+            std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut T, usize)>(self.addr)
+        };
+        // SAFETY: `buf` is valid for reads and writes of `buf.len()`
+        // elements and borrowed mutably for the call.
+        unsafe { f(buf.as_mut_ptr(), buf.len()) }
+    }
 }
 
 /// The vector width the host's batch functions use.
@@ -475,8 +507,8 @@ mod tests {
         xs
     }
 
-    /// The addresses of `f` on `dtype` for every width the host runs.
-    fn host_impls(f: MathFn, dtype: DType) -> Vec<*const u8> {
+    /// `f` on `dtype` for every width the host runs.
+    fn host_impls(f: MathFn, dtype: DType) -> Vec<BatchFn> {
         let widths: &[Width] = match host_width() {
             Some(Width::X16) => &[Width::X16, Width::X8],
             Some(Width::X8) => &[Width::X8],
@@ -485,7 +517,6 @@ mod tests {
         widths
             .iter()
             .filter_map(|&w| imp::table(w).into_iter().find(|b| b.f == f && b.dtype == dtype))
-            .map(|b| b.addr)
             .collect()
     }
 
@@ -497,7 +528,7 @@ mod tests {
     /// and 8 lanes on AVX-512 hosts) give `clif`, the inline CLIF's values
     /// of `f` on `xs`, bit for bit (NaN: any NaN); `lens` are prefix
     /// lengths (odd ones exercise the remainder loops).
-    fn check_batch<T: Copy + std::fmt::LowerExp>(
+    fn check_batch<T: BatchElem + std::fmt::LowerExp>(
         f: MathFn,
         dtype: DType,
         xs: &[T],
@@ -510,16 +541,10 @@ mod tests {
             let l = lane(xs[i]);
             assert!(same(c, l), "{f:?}({:e}): CLIF {c:e}, lane function {l:e}", xs[i]);
         }
-        for addr in host_impls(f, dtype) {
-            // SAFETY: every batch function on `T` has this signature.
-            let batch = unsafe {
-                std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut T, usize)>(addr)
-            };
+        for batch in host_impls(f, dtype) {
             for &len in lens {
                 let mut buf = xs[..len].to_vec();
-                // SAFETY: `buf` holds `len` elements; the CPU has the
-                // features of the implementation (`host_impls`).
-                unsafe { batch(buf.as_mut_ptr(), len) };
+                batch.apply(&mut buf);
                 for (i, (&a, &c)) in buf.iter().zip(clif).enumerate() {
                     assert!(same(a, c), "{f:?}({:e}): batch {a:e}, CLIF {c:e}", xs[i]);
                 }

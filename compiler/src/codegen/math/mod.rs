@@ -27,7 +27,7 @@ pub mod harness;
 mod hyper;
 pub use batch::{
     batch_index, batch_symbols, exp_f32_lane, host_width, logistic_f32_lane, tanh_f32_lane,
-    BatchFn, Width,
+    BatchElem, BatchFn, Width,
 };
 pub use hyper::{LOGISTIC_ZERO_F32, LOGISTIC_ZERO_F64};
 mod libcalls;
