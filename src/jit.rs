@@ -176,29 +176,7 @@ impl<M, F: TraceFn<M> + Clone> Jit<F, M> {
     /// Donated parameters (see [`Jit::donate`]) are passed as [`Arg::Mut`]
     /// and receive their results; `results` holds the others, in order.
     pub fn run(&self, args: &mut [Arg<'_>], results: &mut [Tensor]) -> Result<(), Error> {
-        let refs: Vec<&Tensor>;
-        let entry = {
-            let found = {
-                let cache = self.cache.read().ok();
-                cache.and_then(|c| {
-                    c.iter()
-                        .find(|(sig, _)| {
-                            sig.len() == args.len()
-                                && sig.iter().zip(args.iter()).all(|(t, a)| {
-                                    t.dtype == a.tensor().dtype() && t.shape == *a.tensor().shape()
-                                })
-                        })
-                        .map(|(_, e)| e.clone())
-                })
-            };
-            match found {
-                Some(e) => e,
-                None => {
-                    refs = args.iter().map(|a| a.tensor()).collect();
-                    self.entry(&refs)?
-                }
-            }
-        };
+        let entry = self.entry_for(args)?;
         match &*entry {
             Entry::Native(c) => Ok(c.executable.run(args, results)?),
             Entry::Interpreted(f) => {
@@ -226,6 +204,45 @@ impl<M, F: TraceFn<M> + Clone> Jit<F, M> {
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// Like [`Jit::run`], timing every step of the compiled program (see
+    /// [`gradlift_runtime::Profile`]): which kernel or product the time
+    /// goes to. Print it, or add several calls' profiles together.
+    ///
+    /// Errors: as [`Jit::run`]; a function on the interpreter backend has
+    /// no steps to time.
+    pub fn run_profiled(
+        &self,
+        args: &mut [Arg<'_>],
+        results: &mut [Tensor],
+    ) -> Result<gradlift_runtime::Profile, Error> {
+        match &*self.entry_for(args)? {
+            Entry::Native(c) => Ok(c.executable.run_profiled(args, results)?),
+            Entry::Interpreted(_) => {
+                Err(Error::Runtime(gradlift_runtime::RuntimeError::InvalidProgram {
+                    msg: "this function runs on the interpreter backend: nothing to profile".into(),
+                }))
+            }
+        }
+    }
+
+    /// The cached (or newly compiled) entry for these arguments' types.
+    fn entry_for(&self, args: &[Arg<'_>]) -> Result<Arc<Entry>, Error> {
+        let found = self.cache.read().ok().and_then(|c| {
+            c.iter()
+                .find(|(sig, _)| {
+                    sig.len() == args.len()
+                        && sig.iter().zip(args).all(|(t, a)| {
+                            t.dtype == a.tensor().dtype() && t.shape == *a.tensor().shape()
+                        })
+                })
+                .map(|(_, e)| e.clone())
+        });
+        match found {
+            Some(e) => Ok(e),
+            None => self.entry(&args.iter().map(|a| a.tensor()).collect::<Vec<_>>()),
         }
     }
 }

@@ -83,6 +83,7 @@ pub use gradlift_ir as ir;
 pub use gradlift_ir::{
     DType, Data, DotDims, Function, IrError, Loc, Module, Shape, Tensor, Type, Value,
 };
+pub use gradlift_runtime::{Profile, StepTime};
 pub use jit::{jit, Arg, Backend, Jit};
 pub use ops::{
     arange, concat, constant, full, iota, ones, scalar, select, stack, where_, zeros, Axis, Number,

@@ -31,6 +31,7 @@ use crate::jit::{jit, Arg, Jit};
 use crate::params::Params;
 use crate::trace::{IntoOutputs, TraceFn, Var};
 use crate::transforms::value_and_grad;
+use crate::Profile;
 
 /// A learning rate as a function of the step count (0 at the first step).
 #[derive(Clone, Debug, PartialEq)]
@@ -490,6 +491,22 @@ impl Trainer {
     /// Runs one training step on `data` and returns the loss before the
     /// update. Compiles on the first call for these data types.
     pub fn step(&mut self, data: &[&Tensor]) -> Result<f64, Error> {
+        self.step_inner(data, false).map(|(loss, _)| loss)
+    }
+
+    /// Like [`Trainer::step`], timing each kernel and product of the step
+    /// (see [`Profile`]); the step itself is the same.
+    pub fn step_profiled(&mut self, data: &[&Tensor]) -> Result<(f64, Profile), Error> {
+        let (loss, profile) = self.step_inner(data, true)?;
+        let profile = profile.unwrap_or(Profile { calls: 1, steps: Vec::new() });
+        Ok((loss, profile))
+    }
+
+    fn step_inner(
+        &mut self,
+        data: &[&Tensor],
+        profile: bool,
+    ) -> Result<(f64, Option<Profile>), Error> {
         if self.loss.is_empty() {
             // First call: compile, and size the loss result from the
             // executable (the loss dtype is the loss function's).
@@ -509,8 +526,15 @@ impl Trainer {
         for d in data {
             args.push(Arg::Ref(d));
         }
-        self.jit.run(&mut args, &mut self.loss)?;
-        Ok(self.loss.first().and_then(|l| l.to_f64_vec().first().copied()).unwrap_or(f64::NAN))
+        let times = if profile {
+            Some(self.jit.run_profiled(&mut args, &mut self.loss)?)
+        } else {
+            self.jit.run(&mut args, &mut self.loss)?;
+            None
+        };
+        let loss =
+            self.loss.first().and_then(|l| l.to_f64_vec().first().copied()).unwrap_or(f64::NAN);
+        Ok((loss, times))
     }
 
     /// The traced training step for `data` (parameters, optimiser state,

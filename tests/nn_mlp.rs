@@ -257,3 +257,37 @@ fn mlp_trains_with_the_trainer() {
     assert_eq!(g[0].dims(), [32, 1]);
     assert_eq!(g[1].dims(), [32]);
 }
+
+#[test]
+fn profiled_steps_train_exactly_like_plain_steps() {
+    let mlp = drift_mlp();
+    let x = Tensor::linspace(0.0, 1.0, 100, DType::F32).unwrap().reshape([100, 1]).unwrap();
+    let y = Tensor::from_vec(
+        [100, 2],
+        x.to_vec::<f32>().unwrap().iter().flat_map(|v| [v.sin(), v * v]).collect(),
+    )
+    .unwrap();
+    let m = mlp.clone();
+    let loss_fn = move |p: &[Var], d: &[Var]| loss::mse(m.forward(p, d[0]), d[1]);
+    let mut plain = Trainer::new(loss_fn.clone(), mlp.init(1).unwrap(), Adam::new(1e-3)).unwrap();
+    let mut timed = Trainer::new(loss_fn, mlp.init(1).unwrap(), Adam::new(1e-3)).unwrap();
+    let mut total = None::<gradlift::Profile>;
+    for _ in 0..3 {
+        let a = plain.step(&[&x, &y]).unwrap();
+        let (b, prof) = timed.step_profiled(&[&x, &y]).unwrap();
+        assert_eq!(a.to_bits(), b.to_bits());
+        match &mut total {
+            None => total = Some(prof),
+            Some(t) => t.add(&prof).unwrap(),
+        }
+    }
+    assert_eq!(plain.params(), timed.params());
+    let total = total.unwrap();
+    assert_eq!(total.calls, 3);
+    // The step's three products (x·W1ᵀ is fused away: K = 1) are library
+    // steps labelled with their types; every kernel is named.
+    let labels: Vec<&str> = total.steps.iter().map(|s| s.label.as_str()).collect();
+    assert!(labels.iter().any(|l| l.starts_with("dot_general f32[100,100]")), "{labels:?}");
+    assert!(labels.iter().any(|l| l.starts_with("fusion")), "{labels:?}");
+    assert!(total.total() > 0.0);
+}

@@ -94,6 +94,19 @@ pub enum RuntimeError {
         got: Box<Type>,
     },
 
+    /// [`Profile::add`] got the profile of another program.
+    ///
+    /// [`Profile::add`]: crate::Profile::add
+    #[error(
+        "cannot add profiles of different programs ({left} and {right} steps, or other kernels)"
+    )]
+    ProfileMismatch {
+        /// Steps in the profile added to.
+        left: usize,
+        /// Steps in the profile added.
+        right: usize,
+    },
+
     /// The operating system refused to start a worker thread.
     #[error("cannot start thread pool worker: {msg}")]
     ThreadSpawn {

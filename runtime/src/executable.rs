@@ -1,6 +1,7 @@
 //! The program executor.
 
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use gradlift_ir::Tensor;
 
@@ -9,7 +10,7 @@ use crate::kernel::KernelFn;
 use crate::library::LibCtx;
 use crate::plan::{data_mut_ptr, data_ptr, Plan, PlannedStep};
 use crate::pool::ThreadPool;
-use crate::program::Program;
+use crate::program::{BufferId, Program, Step};
 use crate::workspace::{dangling, Workspace};
 
 /// Kernels whose `units * unit_cost` is below this run inline on the
@@ -147,6 +148,42 @@ impl Executable {
         args: &mut [Arg<'_>],
         results: &mut [Tensor],
     ) -> Result<(), RuntimeError> {
+        self.run_inner(pool, args, results, None)
+    }
+
+    /// Like [`Executable::run`], also timing every step: where a call's
+    /// time goes (which kernel, which product). The clock is read between
+    /// steps only, so the steps run exactly as in [`Executable::run`];
+    /// add the profiles of several calls with [`Profile::add`].
+    pub fn run_profiled(
+        &self,
+        args: &mut [Arg<'_>],
+        results: &mut [Tensor],
+    ) -> Result<Profile, RuntimeError> {
+        let mut seconds = vec![0.0; self.plan.steps.len()];
+        self.run_inner(&self.pool, args, results, Some(&mut seconds))?;
+        let steps = self
+            .program
+            .steps
+            .iter()
+            .zip(seconds)
+            .enumerate()
+            .map(|(index, (step, seconds))| StepTime {
+                index,
+                label: step_label(self, step),
+                seconds,
+            })
+            .collect();
+        Ok(Profile { calls: 1, steps })
+    }
+
+    fn run_inner(
+        &self,
+        pool: &ThreadPool,
+        args: &mut [Arg<'_>],
+        results: &mut [Tensor],
+        times: Option<&mut [f64]>,
+    ) -> Result<(), RuntimeError> {
         self.check_args(args)?;
         self.check_results(results)?;
         let mut ws = self.take_workspace();
@@ -172,7 +209,7 @@ impl Executable {
         // SAFETY: the plan checked every buffer against its type and home,
         // and the bindings above point at tensors of exactly those types
         // (checked), borrowed for the whole call.
-        unsafe { self.run_steps(&mut ws, pool) };
+        unsafe { self.run_steps(&mut ws, pool, times) };
         self.put_workspace(ws);
         Ok(())
     }
@@ -241,8 +278,9 @@ impl Executable {
     /// # Safety
     ///
     /// Every pointer in `ws` is bound to a live buffer of its planned type.
-    unsafe fn run_steps(&self, ws: &mut Workspace, pool: &ThreadPool) {
-        for step in &self.plan.steps {
+    unsafe fn run_steps(&self, ws: &mut Workspace, pool: &ThreadPool, times: Option<&mut [f64]>) {
+        let mut clock = times.map(|t| (t, Instant::now()));
+        for (s, step) in self.plan.steps.iter().enumerate() {
             match step {
                 PlannedStep::Kernel { main, finish, units, grain, work, table } => {
                     let bufs = ws.tables.as_ptr().add(*table);
@@ -264,7 +302,104 @@ impl Executable {
                     }
                 }
             }
+            if let Some((times, last)) = &mut clock {
+                let now = Instant::now();
+                times[s] = (now - *last).as_secs_f64();
+                *last = now;
+            }
         }
+    }
+}
+
+/// What a profile calls a step: the kernel's name, the library op with its
+/// operand and result types, or the copy.
+fn step_label(exe: &Executable, step: &Step) -> String {
+    let ty = |id: BufferId| exe.program.buffers[id].ty.to_string();
+    match step {
+        Step::Kernel { kernel, .. } => kernel.name.clone(),
+        Step::Library { op, inputs, output } => {
+            let ins: Vec<String> = inputs.iter().map(|&id| ty(id)).collect();
+            format!("{} {} -> {}", op.name(), ins.join(", "), ty(*output))
+        }
+        Step::Copy { from, .. } => format!("copy {}", ty(*from)),
+    }
+}
+
+/// Time spent in each step of a program, from [`Executable::run_profiled`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Profile {
+    /// How many calls were added up.
+    pub calls: usize,
+    /// One entry per program step, in program order.
+    pub steps: Vec<StepTime>,
+}
+
+/// One step's share of a [`Profile`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepTime {
+    /// The step's position in the program.
+    pub index: usize,
+    /// The kernel's name (`fusion_3`), or the library op with its types.
+    pub label: String,
+    /// Wall-clock seconds, summed over the profile's calls.
+    pub seconds: f64,
+}
+
+impl Profile {
+    /// Adds another call's profile of the same program.
+    ///
+    /// Errors: the profiles are of different programs (step count or labels
+    /// differ).
+    pub fn add(&mut self, other: &Profile) -> Result<(), RuntimeError> {
+        let same = self.steps.len() == other.steps.len()
+            && self.steps.iter().zip(&other.steps).all(|(a, b)| a.label == b.label);
+        if !same {
+            return Err(RuntimeError::ProfileMismatch {
+                left: self.steps.len(),
+                right: other.steps.len(),
+            });
+        }
+        for (a, b) in self.steps.iter_mut().zip(&other.steps) {
+            a.seconds += b.seconds;
+        }
+        self.calls += other.calls;
+        Ok(())
+    }
+
+    /// Total seconds over all steps and calls.
+    pub fn total(&self) -> f64 {
+        self.steps.iter().map(|s| s.seconds).sum()
+    }
+}
+
+impl std::fmt::Display for Profile {
+    /// A table of the steps, slowest first, with each one's mean time per
+    /// call and share of the total.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let total = self.total();
+        let calls = self.calls.max(1) as f64;
+        writeln!(
+            f,
+            "{} call(s), {:.3} ms per call over {} steps",
+            self.calls,
+            total / calls * 1e3,
+            self.steps.len()
+        )?;
+        writeln!(f, "{:>5} {:>10} {:>6}  label", "step", "ms/call", "share")?;
+        let mut order: Vec<&StepTime> = self.steps.iter().collect();
+        order.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
+        for s in order {
+            let share = if total > 0.0 { s.seconds / total * 100.0 } else { 0.0 };
+            writeln!(
+                f,
+                "{:>5} {:>10.4} {:>5.1}%  {}",
+                s.index,
+                s.seconds / calls * 1e3,
+                share,
+                s.label
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -76,7 +76,7 @@ pub mod program;
 mod workspace;
 
 pub use error::RuntimeError;
-pub use executable::{Arg, Executable, INLINE_WORK};
+pub use executable::{Arg, Executable, Profile, StepTime, INLINE_WORK};
 pub use kernel::{CodeHandle, CompiledKernel, KernelFn};
 pub use pool::ThreadPool;
 pub use program::{BufferDesc, BufferId, BufferKind, ParamDesc, Program, Step, ARENA_ALIGN};

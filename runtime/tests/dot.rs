@@ -1,9 +1,9 @@
 //! dot_general through GEMM against the interpreter, for many dimension
 //! layouts: plain, transposed, batched (batch dims anywhere), several
 //! contracting dims in any order, free dims split around contracting ones
-//! (packed), vectors, outer products, size-0 and size-1 dims, and products
-//! big enough to be cut into pieces, which must give the same bits on 1, 2
-//! and 8 threads.
+//! (packed), transposed operands copied before the product, vectors, outer
+//! products, size-0 and size-1 dims, and products big enough to be cut into
+//! pieces, which must give the same bits on 1, 2 and 8 threads.
 
 mod common;
 
@@ -69,6 +69,12 @@ fn cases() -> Vec<(Vec<usize>, Vec<usize>, Op)> {
         // tiles: bands of rows and of columns (2 x 2), plain and transposed
         (vec![700, 40], vec![40, 600], dot(&[], &[], &[1], &[0])),
         (vec![40, 700], vec![600, 40], dot(&[], &[], &[0], &[1])),
+        // a transposed rhs whose columns lie 1 KiB (f32) or 2 KiB (f64)
+        // apart goes through a transposed copy: partial tiles and bands,
+        // batches, and 2 x 2 tiles of pieces
+        (vec![70, 256], vec![130, 256], dot(&[], &[], &[1], &[1])),
+        (vec![2, 40, 256], vec![2, 100, 256], dot(&[0], &[0], &[2], &[2])),
+        (vec![256, 520], vec![520, 256], dot(&[], &[], &[0], &[1])),
     ]
 }
 

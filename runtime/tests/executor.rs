@@ -510,3 +510,43 @@ fn big_kernels_split_into_grain_aligned_ranges_small_ones_run_inline() {
     assert!(starts(record_program(units, units, 100), 2).iter().all(|&f| f == 0));
     assert!(starts(record_program(units, grain, 100), 1).iter().all(|&f| f == 0));
 }
+
+#[test]
+fn profiles_time_every_step_and_leave_results_alone() {
+    let n = 1000;
+    let exe = Executable::with_pool(add_affine(n), pool(2)).unwrap();
+    let x = sample_finite(DType::F32, &[n], 1);
+    let y = sample_finite(DType::F32, &[n], 2);
+    let mut plain = exe.new_results();
+    exe.run(&mut [Arg::Ref(&x), Arg::Ref(&y)], &mut plain).unwrap();
+    let mut timed = exe.new_results();
+    let mut prof = exe.run_profiled(&mut [Arg::Ref(&x), Arg::Ref(&y)], &mut timed).unwrap();
+    assert_eq!(plain, timed);
+    let labels: Vec<&str> = prof.steps.iter().map(|s| s.label.as_str()).collect();
+    assert_eq!(labels, ["add", "affine"]);
+    assert_eq!(prof.steps.iter().map(|s| s.index).collect::<Vec<_>>(), [0, 1]);
+    assert!(prof.steps.iter().all(|s| s.seconds >= 0.0 && s.seconds.is_finite()));
+    let once = prof.total();
+    let again = exe.run_profiled(&mut [Arg::Ref(&x), Arg::Ref(&y)], &mut timed).unwrap();
+    prof.add(&again).unwrap();
+    assert_eq!(prof.calls, 2);
+    assert!((prof.total() - once - again.total()).abs() <= 1e-12);
+    let table = prof.to_string();
+    assert!(table.starts_with("2 call(s), "), "{table}");
+    assert!(table.contains("  add\n") && table.contains("  affine\n"), "{table}");
+
+    // A library step is labelled with its op and types; profiles of other
+    // programs do not add up.
+    let p = library_program(
+        &Op::Reverse { axes: [0].into_iter().collect() },
+        &[f32s(8)],
+        &f32s(8),
+        Placement::Direct,
+    );
+    let neg = Executable::with_pool(p, pool(1)).unwrap();
+    let mut out = neg.new_results();
+    let other = neg.run_profiled(&mut [Arg::Ref(&sample_finite(DType::F32, &[8], 3))], &mut out);
+    let other = other.unwrap();
+    assert_eq!(other.steps[0].label, "reverse f32[8] -> f32[8]");
+    assert_eq!(prof.add(&other), Err(RuntimeError::ProfileMismatch { left: 2, right: 1 }));
+}
