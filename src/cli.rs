@@ -75,6 +75,10 @@ pub enum Command {
         /// Timed calls after one warm-up call.
         #[arg(long, default_value_t = 100)]
         iters: usize,
+        /// Also time every kernel and library call over as many calls
+        /// and print them, slowest first.
+        #[arg(long)]
+        profile: bool,
     },
     /// Print the function followed by the gradient of one of its results.
     Grad {
@@ -198,7 +202,7 @@ pub fn run(cli: Cli) -> Result<String, String> {
             }
             Ok(out)
         }
-        Command::Bench { file, func, inputs, iters } => {
+        Command::Bench { file, func, inputs, iters, profile } => {
             let m = load(&file)?;
             let f = m.func(func.as_deref()).map_err(|e| e.to_string())?;
             let args = inputs_or_random(f, &inputs)?;
@@ -216,7 +220,7 @@ pub fn run(cli: Cli) -> Result<String, String> {
             }
             times.sort();
             let median = times[times.len() / 2];
-            Ok(format!(
+            let mut out = format!(
                 "@{}: {} kernels, {} library calls\ncompile: {}\nrun: median {:.3} us over {} calls (min {:.3} us)\n",
                 f.name(),
                 c.fused.num_kernels(),
@@ -225,7 +229,18 @@ pub fn run(cli: Cli) -> Result<String, String> {
                 median.as_secs_f64() * 1e6,
                 times.len(),
                 times[0].as_secs_f64() * 1e6
-            ))
+            );
+            if profile {
+                let run = |a: &mut [gradlift_runtime::Arg<'_>], r: &mut [Tensor]| {
+                    c.executable.run_profiled(a, r).map_err(|e| e.to_string())
+                };
+                let mut total = run(&mut run_args, &mut results)?;
+                for _ in 1..iters.max(1) {
+                    total.add(&run(&mut run_args, &mut results)?).map_err(|e| e.to_string())?;
+                }
+                out.push_str(&format!("profile: {total}"));
+            }
+            Ok(out)
         }
         Command::Opt { file, func, dump_dir, report } => {
             let m = load(&file)?;

@@ -140,3 +140,21 @@ fn clif_prints_the_ir_and_asm_the_machine_code_of_every_kernel() {
     assert!(asm.contains("block0:") && asm.contains("ret"), "{asm}");
     assert!(["mulps", "addps", "subps", "mulss", "addss"].iter().any(|m| asm.contains(m)), "{asm}");
 }
+
+#[test]
+fn bench_times_calls_and_profiles_steps() {
+    let args = ["bench", "examples/kinematics_loss.gir", "--iters", "3"];
+    let (code, out, err) = gradlift(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("run: median ") && out.contains(" over 3 calls"), "{out}");
+    assert!(!out.contains("profile:"), "{out}");
+    let (code, out, err) = gradlift(&[&args[..], &["--profile"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let profile = out.split("profile: ").nth(1).unwrap_or_else(|| panic!("{out}"));
+    assert!(profile.starts_with("3 call(s), "), "{out}");
+    // One line per step after the header: the step count of the header.
+    let steps: usize =
+        profile.split(" over ").nth(1).and_then(|s| s.split(' ').next()).unwrap().parse().unwrap();
+    assert_eq!(profile.lines().count(), 2 + steps, "{out}");
+    assert!(profile.contains("fusion_"), "{out}");
+}

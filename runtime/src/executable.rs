@@ -380,21 +380,21 @@ impl std::fmt::Display for Profile {
         let calls = self.calls.max(1) as f64;
         writeln!(
             f,
-            "{} call(s), {:.3} ms per call over {} steps",
+            "{} call(s), {:.3} us per call over {} steps",
             self.calls,
-            total / calls * 1e3,
+            total / calls * 1e6,
             self.steps.len()
         )?;
-        writeln!(f, "{:>5} {:>10} {:>6}  label", "step", "ms/call", "share")?;
+        writeln!(f, "{:>5} {:>10} {:>6}  label", "step", "us/call", "share")?;
         let mut order: Vec<&StepTime> = self.steps.iter().collect();
         order.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
         for s in order {
             let share = if total > 0.0 { s.seconds / total * 100.0 } else { 0.0 };
             writeln!(
                 f,
-                "{:>5} {:>10.4} {:>5.1}%  {}",
+                "{:>5} {:>10.3} {:>5.1}%  {}",
                 s.index,
-                s.seconds / calls * 1e3,
+                s.seconds / calls * 1e6,
                 share,
                 s.label
             )?;
