@@ -7,7 +7,10 @@
 //! dims of an operand flattens to a single stride (always true for plain
 //! and transposed matrices), the operand is used in place through row and
 //! column strides; otherwise it is first copied into the workspace's
-//! packing area in `[batch, rows, cols]` order.
+//! packing area in `[batch, rows, cols]` order. A transposed rhs whose
+//! columns lie a multiple of [`TRANSPOSE_STRIDE_BYTES`] apart (the weight
+//! of `x · Wᵀ` with 256 or 512 inputs) is copied too, by a blocked
+//! transpose: GEMM reads it far faster in that layout.
 //!
 //! f32 and f64 go through the `gemm` crate (single-threaded calls);
 //! i32 and i64 through a plain loop with wrapping arithmetic (exactly the
@@ -82,7 +85,7 @@ enum Feed {
 /// each of its panel's columns per step, keeps hitting the same few L1
 /// sets: `x · Wᵀ` with `W` 512 × 512 f32 ran at 69 GFLOP/s against 92 for
 /// the untransposed layout, and the transpose costs ~0.5 ns an element
-/// (`examples`-style probe, AMD Zen 4, one thread; see BENCHMARKS.md).
+/// (a probe calling `gemm` directly, AMD Zen 4, one thread; BENCHMARKS.md).
 const TRANSPOSE_STRIDE_BYTES: usize = 1024;
 
 /// Columns per piece of a parallel transpose.
