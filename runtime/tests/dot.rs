@@ -71,8 +71,10 @@ fn cases() -> Vec<(Vec<usize>, Vec<usize>, Op)> {
         (vec![40, 700], vec![600, 40], dot(&[], &[], &[0], &[1])),
         // a transposed rhs whose columns lie 1 KiB (f32) or 2 KiB (f64)
         // apart goes through a transposed copy: partial tiles and bands,
-        // batches, and 2 x 2 tiles of pieces
+        // batches, bands of columns (each piece copying its own) and 2 x 2
+        // tiles of pieces (copied before the product)
         (vec![70, 256], vec![130, 256], dot(&[], &[], &[1], &[1])),
+        (vec![64, 256], vec![600, 256], dot(&[], &[], &[1], &[1])),
         (vec![2, 40, 256], vec![2, 100, 256], dot(&[0], &[0], &[2], &[2])),
         (vec![256, 520], vec![520, 256], dot(&[], &[], &[0], &[1])),
     ]

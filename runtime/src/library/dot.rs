@@ -73,10 +73,22 @@ enum Feed {
     /// Through a `[batch, rows, cols]` copy gathered element by element:
     /// the offsets of each row and each column in the operand.
     Gather(Vec<usize>, Vec<usize>),
-    /// Through a `[batch, rows, cols]` copy made by a blocked transpose:
-    /// the operand's columns are `stride` elements apart and its rows
-    /// adjacent (a transposed matrix, e.g. the weight in `x · Wᵀ`).
-    Transpose { rows: usize, cols: usize, stride: usize },
+    /// Through a copy made by a blocked transpose (a transposed matrix,
+    /// e.g. the weight in `x · Wᵀ`).
+    Transpose(Transposed),
+}
+
+/// A transposed copy: `rows × cols` per batch, rows `ld` elements apart,
+/// of an operand whose columns lie `stride` elements apart and whose rows
+/// are adjacent.
+#[derive(Clone, Copy, Debug)]
+struct Transposed {
+    rows: usize,
+    cols: usize,
+    stride: usize,
+    /// Row length of the copy: `cols` plus one cache line, so that the
+    /// copy's rows do not share L1 sets the way the operand's columns do.
+    ld: usize,
 }
 
 /// A transposed operand whose columns lie a multiple of this many bytes
@@ -139,7 +151,7 @@ impl DotPlan {
         if l.dtype.is_float() && macs >= PAR_MACS {
             rhs.transpose_if_strided(k, n, esize);
         }
-        let lhs_pack = if lhs.copied() { batch * m * k * esize } else { 0 };
+        let lhs_pack = if lhs.copied() { batch * m * lhs.rs as usize * esize } else { 0 };
         DotPlan {
             dtype: l.dtype,
             batch,
@@ -155,7 +167,8 @@ impl DotPlan {
 
     pub(crate) fn pack_bytes(&self) -> usize {
         let esize = self.dtype.size_bytes();
-        let rhs = if self.rhs.copied() { self.batch * self.k * self.n * esize } else { 0 };
+        let rhs =
+            if self.rhs.copied() { self.batch * self.k * self.rhs.rs as usize * esize } else { 0 };
         if rhs > 0 {
             self.rhs_pack_at + rhs
         } else {
@@ -175,15 +188,27 @@ impl DotPlan {
         } else {
             l
         };
+        // A transposed rhs is copied by the pieces themselves where each
+        // piece reads its own columns or batches of it: the copy is then
+        // made by the core that multiplies it, and stays in its cache.
+        let local = matches!(self.rhs.feed, Feed::Transpose(_))
+            && matches!(self.split, Split::Cols { .. } | Split::Batches { .. });
         let rhs = if self.rhs.copied() {
             let at = cx.pack.add(self.rhs_pack_at);
-            self.rhs.pack_into(esize, r, at, cx.pool);
+            if !local {
+                self.rhs.pack_into(esize, r, at, cx.pool);
+            }
             at.cast_const()
         } else {
             r
         };
-        let job =
-            Job { plan: self, lhs: Ptr(lhs.cast_mut()), rhs: Ptr(rhs.cast_mut()), out: Ptr(out) };
+        let job = Job {
+            plan: self,
+            lhs: Ptr(lhs.cast_mut()),
+            rhs: Ptr(rhs.cast_mut()),
+            out: Ptr(out),
+            local_rhs: local.then_some(Ptr(r.cast_mut())),
+        };
         let pieces = self.split.pieces();
         if pieces <= 1 {
             job.piece(0);
@@ -193,10 +218,10 @@ impl DotPlan {
     }
 
     /// Element offset of batch `b` in the matrix the product reads: the
-    /// operand's own, or the packed copy's.
-    fn batch_at(side: &Side, b: usize, rows: usize, cols: usize) -> usize {
+    /// operand's own, or the packed copy's (`rows` rows of `side.rs`).
+    fn batch_at(side: &Side, b: usize, rows: usize) -> usize {
         if side.copied() {
-            b * rows * cols
+            b * rows * side.rs as usize
         } else {
             side.batch_at[b]
         }
@@ -215,8 +240,8 @@ impl DotPlan {
         out: *mut u8,
     ) {
         let (m, k, n) = (self.m, self.k, self.n);
-        let a_at = Self::batch_at(&self.lhs, b, m, k) as isize + i0 as isize * self.lhs.rs;
-        let b_at = Self::batch_at(&self.rhs, b, k, n) as isize + j0 as isize * self.rhs.cs;
+        let a_at = Self::batch_at(&self.lhs, b, m) as isize + i0 as isize * self.lhs.rs;
+        let b_at = Self::batch_at(&self.rhs, b, k) as isize + j0 as isize * self.rhs.cs;
         let c_at = b * m * n + i0 * n + j0;
         let (ars, acs, brs, bcs) = (self.lhs.rs, self.lhs.cs, self.rhs.rs, self.rhs.cs);
         match self.dtype {
@@ -374,32 +399,32 @@ impl Side {
             && cols > 1
             && (stride * esize).is_multiple_of(TRANSPOSE_STRIDE_BYTES)
         {
-            self.feed = Feed::Transpose { rows, cols, stride };
-            self.rs = cols as isize;
+            let ld = cols + 64 / esize;
+            self.feed = Feed::Transpose(Transposed { rows, cols, stride, ld });
+            self.rs = ld as isize;
             self.cs = 1;
         }
     }
 
-    /// Copies every batch's matrix into `dst` as `[batch, rows, cols]`,
-    /// transposes spread over `pool` in bands of columns.
+    /// Copies every batch's matrix into `dst` as `[batch, rows, cols]`
+    /// (rows `self.rs` apart), transposes spread over `pool` in bands of
+    /// columns.
     unsafe fn pack_into(&self, esize: usize, src: *const u8, dst: *mut u8, pool: &ThreadPool) {
         let (row_at, col_at) = match &self.feed {
             Feed::InPlace => return,
             Feed::Gather(row_at, col_at) => (row_at, col_at),
-            &Feed::Transpose { rows, cols, stride } => {
-                let bands = cols.div_ceil(TRANSPOSE_BAND);
+            &Feed::Transpose(t) => {
+                let bands = t.cols.div_ceil(TRANSPOSE_BAND);
                 let job = TransposeJob {
                     src: Ptr(src.cast_mut()),
                     dst: Ptr(dst),
                     batch_at: &self.batch_at,
                     esize,
-                    rows,
-                    cols,
-                    stride,
+                    t,
                     bands,
                 };
                 let pieces = self.batch_at.len() * bands;
-                if pieces * rows * TRANSPOSE_BAND < PAR_TRANSPOSE {
+                if pieces * t.rows * TRANSPOSE_BAND < PAR_TRANSPOSE {
                     (0..pieces).for_each(|p| job.piece(p));
                 } else {
                     pool.for_each(pieces, &|p| job.piece(p));
@@ -502,10 +527,7 @@ struct TransposeJob<'a> {
     dst: Ptr,
     batch_at: &'a [usize],
     esize: usize,
-    rows: usize,
-    cols: usize,
-    /// Elements between the source's columns (its rows are adjacent).
-    stride: usize,
+    t: Transposed,
     bands: usize,
 }
 
@@ -517,30 +539,47 @@ impl TransposeJob<'_> {
     fn piece(&self, p: usize) {
         let (b, band) = (p / self.bands, p % self.bands);
         let j0 = band * TRANSPOSE_BAND;
-        let width = TRANSPOSE_BAND.min(self.cols - j0);
-        let (src_at, dst_at) =
-            (self.batch_at[b] + j0 * self.stride, b * self.rows * self.cols + j0);
-        // SAFETY: `DotPlan::run`'s contract: the operand holds every
-        // `batch_at[b] + c * stride + r` read here, and the packing area the
-        // `[batch, rows, cols]` copy this piece's band lies in.
-        unsafe {
-            match self.esize {
-                4 => transpose::<u32>(
-                    self.src.0.cast::<u32>().add(src_at),
-                    self.stride,
-                    self.dst.0.cast::<u32>().add(dst_at),
-                    self.cols,
-                    (width, self.rows),
-                ),
-                8 => transpose::<u64>(
-                    self.src.0.cast::<u64>().add(src_at),
-                    self.stride,
-                    self.dst.0.cast::<u64>().add(dst_at),
-                    self.cols,
-                    (width, self.rows),
-                ),
-                e => unreachable!("dot_general element size {e}"),
-            }
+        let width = TRANSPOSE_BAND.min(self.t.cols - j0);
+        // SAFETY: `DotPlan::run`'s contract: the operand holds the band
+        // read and the packing area the copy written.
+        unsafe { self.t.band(self.esize, self.src, self.batch_at[b], self.dst, b, (j0, width)) }
+    }
+}
+
+impl Transposed {
+    /// Fills columns `[j0, j0 + width)` of batch `b`'s copy at `dst` from
+    /// the operand's batch at element `batch_at` of `src`.
+    ///
+    /// # Safety
+    ///
+    /// The operand holds every `batch_at + c * stride + r` read, and `dst`
+    /// the `[batch, rows, ld]` copy the band lies in.
+    unsafe fn band(
+        &self,
+        esize: usize,
+        src: Ptr,
+        batch_at: usize,
+        dst: Ptr,
+        b: usize,
+        (j0, width): (usize, usize),
+    ) {
+        let (src_at, dst_at) = (batch_at + j0 * self.stride, b * self.rows * self.ld + j0);
+        match esize {
+            4 => transpose::<u32>(
+                src.0.cast::<u32>().add(src_at),
+                self.stride,
+                dst.0.cast::<u32>().add(dst_at),
+                self.ld,
+                (width, self.rows),
+            ),
+            8 => transpose::<u64>(
+                src.0.cast::<u64>().add(src_at),
+                self.stride,
+                dst.0.cast::<u64>().add(dst_at),
+                self.ld,
+                (width, self.rows),
+            ),
+            e => unreachable!("dot_general element size {e}"),
         }
     }
 }
@@ -601,13 +640,30 @@ struct Job<'a> {
     lhs: Ptr,
     rhs: Ptr,
     out: Ptr,
+    /// The operand of a transposed rhs each piece copies its own part of
+    /// (into `rhs`) before multiplying.
+    local_rhs: Option<Ptr>,
 }
 
 // SAFETY: pieces read the operands (never written during the product) and
-// write disjoint blocks of the result.
+// write disjoint blocks of the result and, for a rhs they copy themselves,
+// disjoint columns or batches of the copy, each read only by its writer.
 unsafe impl Sync for Job<'_> {}
 
 impl Job<'_> {
+    /// Copies columns `[j0, j0 + nn)` of batch `b` of a transposed rhs the
+    /// pieces copy themselves.
+    ///
+    /// # Safety
+    ///
+    /// `DotPlan::run`'s contract; no other piece reads or writes that part.
+    unsafe fn copy_rhs(&self, b: usize, cols: (usize, usize)) {
+        if let (Some(src), Feed::Transpose(t)) = (self.local_rhs, &self.plan.rhs.feed) {
+            let esize = self.plan.dtype.size_bytes();
+            t.band(esize, src, self.plan.rhs.batch_at[b], self.rhs, b, cols);
+        }
+    }
+
     fn piece(&self, p: usize) {
         let plan = self.plan;
         let (lhs, rhs, out) = (self.lhs.0.cast_const(), self.rhs.0.cast_const(), self.out.0);
@@ -617,12 +673,14 @@ impl Job<'_> {
             match plan.split {
                 Split::Batches { per, .. } => {
                     for b in p * per..((p + 1) * per).min(plan.batch) {
+                        self.copy_rhs(b, (0, plan.n));
                         plan.block(b, (0, plan.m), (0, plan.n), lhs, rhs, out);
                     }
                 }
                 Split::Cols { width, .. } => {
                     let j0 = p * width;
                     let nn = width.min(plan.n - j0);
+                    self.copy_rhs(0, (j0, nn));
                     plan.block(0, (0, plan.m), (j0, nn), lhs, rhs, out);
                 }
                 Split::Rows { width, .. } => {
