@@ -491,22 +491,21 @@ impl Trainer {
     /// Runs one training step on `data` and returns the loss before the
     /// update. Compiles on the first call for these data types.
     pub fn step(&mut self, data: &[&Tensor]) -> Result<f64, Error> {
-        self.step_inner(data, false).map(|(loss, _)| loss)
+        self.step_with(data, |jit, args, loss| jit.run(args, loss)).map(|(loss, ())| loss)
     }
 
     /// Like [`Trainer::step`], timing each kernel and product of the step
     /// (see [`Profile`]); the step itself is the same.
     pub fn step_profiled(&mut self, data: &[&Tensor]) -> Result<(f64, Profile), Error> {
-        let (loss, profile) = self.step_inner(data, true)?;
-        let profile = profile.unwrap_or(Profile { calls: 1, steps: Vec::new() });
-        Ok((loss, profile))
+        self.step_with(data, |jit, args, loss| jit.run_profiled(args, loss))
     }
 
-    fn step_inner(
+    /// One step, the compiled call made by `call` (plain or profiled).
+    fn step_with<R>(
         &mut self,
         data: &[&Tensor],
-        profile: bool,
-    ) -> Result<(f64, Option<Profile>), Error> {
+        call: impl FnOnce(&Jit<StepFn, StepFnMarker>, &mut [Arg<'_>], &mut [Tensor]) -> Result<R, Error>,
+    ) -> Result<(f64, R), Error> {
         if self.loss.is_empty() {
             // First call: compile, and size the loss result from the
             // executable (the loss dtype is the loss function's).
@@ -526,15 +525,10 @@ impl Trainer {
         for d in data {
             args.push(Arg::Ref(d));
         }
-        let times = if profile {
-            Some(self.jit.run_profiled(&mut args, &mut self.loss)?)
-        } else {
-            self.jit.run(&mut args, &mut self.loss)?;
-            None
-        };
+        let out = call(&self.jit, &mut args, &mut self.loss)?;
         let loss =
             self.loss.first().and_then(|l| l.to_f64_vec().first().copied()).unwrap_or(f64::NAN);
-        Ok((loss, times))
+        Ok((loss, out))
     }
 
     /// The traced training step for `data` (parameters, optimiser state,

@@ -424,7 +424,7 @@ impl Side {
                     bands,
                 };
                 let pieces = self.batch_at.len() * bands;
-                if pieces * t.rows * TRANSPOSE_BAND < PAR_TRANSPOSE {
+                if self.batch_at.len() * t.rows * t.cols < PAR_TRANSPOSE {
                     (0..pieces).for_each(|p| job.piece(p));
                 } else {
                     pool.for_each(pieces, &|p| job.piece(p));
